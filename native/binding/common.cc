@@ -1,0 +1,182 @@
+#include "common.h"
+
+#include <cmath>
+#include <vector>
+
+namespace offheap::binding {
+namespace {
+
+// Random 128-bit tag: no other addon's External can pass as ours.
+constexpr napi_type_tag kHandleTag = {0x6f6666686561702dULL, 0x48616e646c652031ULL};
+
+struct AddonData {
+  Napi::FunctionReference error_class;
+};
+
+AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+std::vector<RegisterFn>& Registrars() {
+  static std::vector<RegisterFn> fns;
+  return fns;
+}
+
+void ThrowTyped(Napi::Env env, const char* code, const std::string& message, bool range) {
+  Napi::Error err = range ? Napi::Error(Napi::RangeError::New(env, message))
+                          : Napi::Error(Napi::TypeError::New(env, message));
+  err.Set("code", Napi::String::New(env, code));
+  err.ThrowAsJavaScriptException();
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) {
+    ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE", "setErrorClass expects a constructor", false);
+    return info.Env().Undefined();
+  }
+  Data(info.Env())->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(PageSource::page_size()));
+}
+
+Napi::Value LiveReservations(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(PageSource::live_reservations()));
+}
+
+Napi::Value ReservedBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(PageSource::reserved_bytes()));
+}
+
+// detachBuffer(ab): detaches an ArrayBuffer the addon created, so every view
+// over it reads as empty (byteLength 0). Anything else is left alone.
+Napi::Value DetachBuffer(const Napi::CallbackInfo& info) {
+  if (info[0].IsArrayBuffer()) {
+    bool detached = false;
+    napi_is_detached_arraybuffer(info.Env(), info[0], &detached);
+    if (!detached) napi_detach_arraybuffer(info.Env(), info[0]);
+  }
+  return info.Env().Undefined();
+}
+
+// externalMemory(): V8's external-memory total for this isolate, as
+// napi_adjust_external_memory reports it (what GC heuristics see).
+Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
+  int64_t total = 0;
+  napi_adjust_external_memory(info.Env(), 0, &total);
+  return Napi::Number::New(info.Env(), static_cast<double>(total));
+}
+
+void RegisterCommon(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
+  exports.Set("liveReservations", Napi::Function::New(env, LiveReservations, "liveReservations"));
+  exports.Set("detachBuffer", Napi::Function::New(env, DetachBuffer, "detachBuffer"));
+  exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory, "externalMemory"));
+  exports.Set("reservedBytes", Napi::Function::New(env, ReservedBytes, "reservedBytes"));
+}
+
+}  // namespace
+
+Registrar::Registrar(RegisterFn fn) { Registrars().push_back(fn); }
+
+void RunRegistrars(Napi::Env env, Napi::Object exports) {
+  RegisterCommon(env, exports);
+  for (RegisterFn fn : Registrars()) fn(env, exports);
+}
+
+Napi::Value WrapHandle(Napi::Env env, Handle* handle) {
+  auto ext = Napi::External<Handle>::New(env, handle, [](Napi::Env e, Handle* h) {
+    ForgetCommitted(e, h);
+    delete h;
+  });
+  napi_status st = napi_type_tag_object(env, ext, &kHandleTag);
+  if (st != napi_ok) {
+    ThrowTyped(env, "ERR_OFFHEAP_INTERNAL", "could not tag a native handle", false);
+    return env.Undefined();
+  }
+  return ext;
+}
+
+Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind) {
+  bool tagged = false;
+  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kHandleTag, &tagged);
+  Handle* h = tagged ? value.As<Napi::External<Handle>>().Data() : nullptr;
+  if (h == nullptr || h->kind != kind) {
+    ThrowTyped(env, "ERR_INVALID_ARG_TYPE", "expected a native offheap handle of the right kind", false);
+    return nullptr;
+  }
+  return h;
+}
+
+Napi::Value RegionBuffer(Napi::Env env, Region* region) {
+  region->retain();
+  return Napi::ArrayBuffer::New(env, region->base(), region->size(),
+                                [](Napi::Env, void*, Region* r) { r->release(); }, region);
+}
+
+void ReportCommitted(Napi::Env env, Handle* handle) {
+  Region* region = handle->region();
+  const int64_t now = region ? static_cast<int64_t>(region->committed()) : 0;
+  const int64_t delta = now - handle->reported_bytes;
+  if (delta == 0) return;
+  int64_t ignored;
+  napi_adjust_external_memory(env, delta, &ignored);
+  handle->reported_bytes = now;
+}
+
+void ForgetCommitted(Napi::Env env, Handle* handle) {
+  if (handle->reported_bytes == 0) return;
+  int64_t ignored;
+  napi_adjust_external_memory(env, -handle->reported_bytes, &ignored);
+  handle->reported_bytes = 0;
+}
+
+Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what) {
+  const char* code = status_code(status);
+  if (status == Status::kInvalidArgument) {
+    ThrowTyped(env, code, what, true);
+    return env.Undefined();
+  }
+  AddonData* data = Data(env);
+  if (data == nullptr || data->error_class.IsEmpty()) {
+    Napi::Error err = Napi::Error::New(env, what);
+    err.Set("code", Napi::String::New(env, code));
+    err.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Value err = data->error_class.New({Napi::String::New(env, code), Napi::String::New(env, what)});
+  if (!env.IsExceptionPending()) Napi::Error(env, err).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool ArgU32(const Napi::CallbackInfo& info, size_t index, uint32_t* out) {
+  Napi::Value v = info[index];
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 0 && d <= 4294967295.0 && std::floor(d) == d) {
+      *out = static_cast<uint32_t>(d);
+      return true;
+    }
+  }
+  ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE",
+             "argument " + std::to_string(index) + " must be an unsigned 32-bit integer", false);
+  return false;
+}
+
+bool ArgSize(const Napi::CallbackInfo& info, size_t index, size_t* out) {
+  Napi::Value v = info[index];
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 0 && d <= 9007199254740991.0 && std::floor(d) == d) {
+      *out = static_cast<size_t>(d);
+      return true;
+    }
+  }
+  ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE",
+             "argument " + std::to_string(index) + " must be a non-negative integer", false);
+  return false;
+}
+
+}  // namespace offheap::binding

@@ -1,0 +1,68 @@
+// A bare region, for the facade's own tests of the memory model (reservation,
+// ArrayBuffer lifetime, accounting). Allocators wrap their regions themselves.
+#include "common.h"
+
+namespace offheap::binding {
+namespace {
+
+struct RegionHandle final : Handle {
+  static constexpr Kind kKind = Kind::kRegion;
+  explicit RegionHandle(Region* r) : Handle(kKind), region_(r) {}
+  ~RegionHandle() override {
+    if (region_) region_->release();
+  }
+  Region* region() const override { return region_; }
+  Region* region_;
+};
+
+// regionCreate(maxBytes) -> handle
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  size_t max_bytes;
+  if (!ArgSize(info, 0, &max_bytes)) return info.Env().Undefined();
+  Region* r = nullptr;
+  Status st = Region::create(max_bytes, PageSource::system(), &r);
+  if (st != Status::kOk) return ThrowStatus(info.Env(), st, "could not reserve the region");
+  return WrapHandle(info.Env(), new RegionHandle(r));
+}
+
+// regionBuffer(handle) -> ArrayBuffer over the whole reservation
+Napi::Value Buffer(const Napi::CallbackInfo& info) {
+  auto* h = Recover<RegionHandle>(info);
+  if (!h) return info.Env().Undefined();
+  if (!h->region_) return ThrowStatus(info.Env(), Status::kDestroyed, "region destroyed");
+  return RegionBuffer(info.Env(), h->region_);
+}
+
+// regionCommit(handle, bytes): accounting only, as an allocator would.
+Napi::Value Commit(const Napi::CallbackInfo& info) {
+  auto* h = Recover<RegionHandle>(info);
+  size_t bytes;
+  if (!h || !ArgSize(info, 1, &bytes)) return info.Env().Undefined();
+  if (!h->region_) return ThrowStatus(info.Env(), Status::kDestroyed, "region destroyed");
+  h->region_->add_committed(static_cast<ptrdiff_t>(bytes));
+  ReportCommitted(info.Env(), h);
+  return info.Env().Undefined();
+}
+
+// regionDestroy(handle): pages back now, mapping until the last buffer goes.
+Napi::Value Destroy(const Napi::CallbackInfo& info) {
+  auto* h = Recover<RegionHandle>(info);
+  if (!h || !h->region_) return info.Env().Undefined();
+  h->region_->destroy();
+  ForgetCommitted(info.Env(), h);
+  h->region_->release();
+  h->region_ = nullptr;
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("regionCreate", Napi::Function::New(env, Create, "regionCreate"));
+  exports.Set("regionBuffer", Napi::Function::New(env, Buffer, "regionBuffer"));
+  exports.Set("regionCommit", Napi::Function::New(env, Commit, "regionCommit"));
+  exports.Set("regionDestroy", Napi::Function::New(env, Destroy, "regionDestroy"));
+}
+
+Registrar registrar(Register);
+
+}  // namespace
+}  // namespace offheap::binding

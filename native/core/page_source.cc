@@ -1,0 +1,55 @@
+#include "page_source.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace offheap {
+namespace {
+
+std::atomic<size_t> g_live_reservations{0};
+std::atomic<size_t> g_reserved_bytes{0};
+
+class MmapPageSource final : public PageSource {
+ public:
+  void* reserve(size_t bytes) noexcept override {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    g_live_reservations.fetch_add(1, std::memory_order_relaxed);
+    g_reserved_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    return p;
+  }
+
+  bool decommit(void* addr, size_t bytes) noexcept override {
+    return bytes == 0 || madvise(addr, bytes, MADV_DONTNEED) == 0;
+  }
+
+  bool release(void* addr, size_t bytes) noexcept override {
+    if (munmap(addr, bytes) != 0) return false;
+    g_live_reservations.fetch_sub(1, std::memory_order_relaxed);
+    g_reserved_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    return true;
+  }
+};
+
+}  // namespace
+
+PageSource& PageSource::system() noexcept {
+  static MmapPageSource source;
+  return source;
+}
+
+size_t PageSource::page_size() noexcept {
+  static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+size_t PageSource::live_reservations() noexcept {
+  return g_live_reservations.load(std::memory_order_relaxed);
+}
+
+size_t PageSource::reserved_bytes() noexcept {
+  return g_reserved_bytes.load(std::memory_order_relaxed);
+}
+
+}  // namespace offheap

@@ -1,0 +1,44 @@
+#include "region.h"
+
+#include <new>
+
+namespace offheap {
+
+Status Region::create(size_t max_bytes, PageSource& source, Region** out) noexcept {
+  *out = nullptr;
+  if (max_bytes == 0 || max_bytes > kMaxBytes) return Status::kInvalidArgument;
+  const size_t size = align_up(max_bytes, PageSource::page_size());
+  void* base = source.reserve(size);
+  if (base == nullptr) return Status::kOsFailure;
+  Region* region = new (std::nothrow) Region(static_cast<uint8_t*>(base), size, source);
+  if (region == nullptr) {
+    source.release(base, size);
+    return Status::kOsFailure;
+  }
+  *out = region;
+  return Status::kOk;
+}
+
+Status Region::decommit(size_t offset, size_t bytes) noexcept {
+  if (!contains(offset, bytes)) return Status::kInvalidArgument;
+  const size_t page = PageSource::page_size();
+  const size_t first = align_up(offset, page);
+  const size_t last = (offset + bytes) & ~(page - 1);
+  if (last <= first) return Status::kOk;
+  return source_.decommit(base_ + first, last - first) ? Status::kOk : Status::kOsFailure;
+}
+
+void Region::destroy() noexcept {
+  if (destroyed_.exchange(true, std::memory_order_acq_rel)) return;
+  // A failed madvise leaves the pages resident but harmless; nothing to undo.
+  source_.decommit(base_, size_);
+  committed_.store(0, std::memory_order_relaxed);
+}
+
+void Region::release() noexcept {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  source_.release(base_, size_);
+  delete this;
+}
+
+}  // namespace offheap

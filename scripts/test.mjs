@@ -1,0 +1,55 @@
+// npm test: the C++ core tests (ASan + UBSan) and every vitest suite, then
+// one summary line counted over both: "tests: N passed, N failed".
+// The line is also written to build/test-summary.txt for .ci/run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { root } from './native-hash.mjs';
+
+const out = join(root, 'build');
+mkdirSync(out, { recursive: true });
+const nativeJson = join(out, 'native-test/results.json');
+const vitestJson = join(out, 'vitest.json');
+rmSync(nativeJson, { force: true });
+rmSync(vitestJson, { force: true });
+
+function run(cmd, args) {
+  console.log(`\n> ${cmd} ${args.join(' ')}`);
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+}
+
+// Extra arguments go to vitest (e.g. `npm test -- test/arena.test.ts`).
+const extra = process.argv.slice(2);
+const skipNative = process.env.OFFHEAP_SKIP_NATIVE_TESTS === '1';
+const nativeStatus = skipNative ? 0 : run('make', ['-C', 'native/test', '-j2', '--no-print-directory', 'run']);
+const vitestStatus = run(join(root, 'node_modules/.bin/vitest'), [
+  'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`, ...extra,
+]);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (!skipNative) {
+  if (existsSync(nativeJson)) {
+    const r = JSON.parse(readFileSync(nativeJson, 'utf8'));
+    passed += r.passed;
+    failed += r.failed;
+  } else failed += 1; // the C++ tests did not build or crashed before reporting
+}
+if (existsSync(vitestJson)) {
+  const r = JSON.parse(readFileSync(vitestJson, 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+  // A suite that failed to load counts as a failure even with no test in it.
+  for (const suite of r.testResults ?? []) {
+    if (suite.status === 'failed' && suite.assertionResults.every((a) => a.status !== 'failed')) failed += 1;
+  }
+} else failed += 1;
+
+const ok = nativeStatus === 0 && vitestStatus === 0 && failed === 0;
+if (!ok && failed === 0) failed = 1; // a runner failed without a failed test: count it
+const summary = `tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+writeFileSync(join(out, 'test-summary.txt'), `${summary}\n`);
+console.log(`\n${summary}`);
+process.exit(ok ? 0 : 1);

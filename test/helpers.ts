@@ -1,0 +1,49 @@
+// Shared by the vitest suites: GC, RSS, and assertions on typed errors.
+import { expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+
+/** Runs the GC (tests run with --expose-gc) and lets finalizers run. */
+export async function collect(rounds = 3): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('tests must run with --expose-gc');
+  for (let i = 0; i < rounds; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Resident set size from /proc (bytes), cheaper and fresher than memoryUsage. */
+export function rss(): number {
+  const resident = Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]);
+  return resident * 4096;
+}
+
+/** Asserts that fn throws an error with `code` (and, if given, the class). */
+export function expectCode(fn: () => unknown, code: string, cls?: Function): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, `expected ${code}`).toBeDefined();
+  expect((thrown as { code?: string }).code).toBe(code);
+  if (cls) expect(thrown).toBeInstanceOf(cls);
+}
+
+/** The async counterpart of expectCode. */
+export async function expectCodeAsync(fn: () => Promise<unknown>, code: string): Promise<void> {
+  let thrown: unknown;
+  try {
+    await fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, `expected ${code}`).toBeDefined();
+  expect((thrown as { code?: string }).code).toBe(code);
+}
+
+/** A zoo of wrong values for argument tests. */
+export const HOSTILE: unknown[] = [
+  -1, -0.5, 0.5, NaN, Infinity, -Infinity, 2 ** 53, '16', null, {}, [], 1n, true, Symbol('x'), () => 1,
+];

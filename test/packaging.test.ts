@@ -1,0 +1,90 @@
+// What a newcomer gets from npm: a prebuild that matches the sources, and a
+// packed tarball that installs without a compiler and works from require,
+// import and strict TypeScript.
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// @ts-expect-error plain .mjs helper without types
+import { nativeSourceHash } from '../scripts/native-hash.mjs';
+
+const root = join(__dirname, '..');
+
+describe('prebuilds', () => {
+  // A prebuild built from other sources than the committed ones is stale.
+  it('were built from the current native sources', () => {
+    const recorded = readFileSync(join(root, 'prebuilds/SOURCE_HASH'), 'utf8').trim();
+    expect(recorded, 'native sources changed: run `npm run prebuild` and commit prebuilds/').toBe(nativeSourceHash());
+  });
+
+  it('hold a linux-x64 binary', () => {
+    const files = readdirSync(join(root, 'prebuilds/linux-x64'));
+    expect(files.some((f) => f.endsWith('.node'))).toBe(true);
+  });
+});
+
+describe('npm pack', () => {
+  // The tarball must install and load with no compiler on PATH.
+  it('installs into an empty project without a compiler and loads from require, import and TS', () => {
+    const work = mkdtempSync(join(tmpdir(), 'offheap-pack-'));
+    try {
+      execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
+      const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop()!;
+      // A PATH with node, npm and a shell, but no make, g++, cc or python.
+      const bin = join(work, 'bin');
+      mkdirSync(bin);
+      for (const tool of ['node', 'sh', 'npm']) {
+        const which = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+        symlinkSync(which, join(bin, tool));
+      }
+      const app = join(work, 'app');
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+      const env = { ...process.env, PATH: bin, npm_config_nodedir: '/nonexistent' };
+      execFileSync(join(bin, 'npm'), ['install', '--no-audit', '--no-fund', '--prefer-offline', join(work, tgz)], {
+        cwd: app, env, stdio: 'pipe',
+      });
+      expect(existsSync(join(app, 'node_modules/offheap/build'))).toBe(false); // nothing compiled
+
+      const cjs = execFileSync(join(bin, 'node'), ['-e', `
+        const o = require('offheap');
+        console.log(typeof o.OffheapError, typeof o.stats, require.resolve('offheap'));
+      `], { cwd: app, env, encoding: 'utf8' });
+      expect(cjs).toMatch(/^function function .*dist\/cjs\/index\.js/);
+
+      const esm = execFileSync(join(bin, 'node'), ['--input-type=module', '-e', `
+        import { OffheapError, stats } from 'offheap';
+        import cjs from 'offheap';
+        import { createRequire } from 'node:module';
+        const req = createRequire(import.meta.url);
+        console.log(typeof OffheapError, OffheapError === req('offheap').OffheapError, stats === cjs.stats);
+      `], { cwd: app, env, encoding: 'utf8' });
+      expect(esm.trim()).toBe('function true true');
+
+      // A strict TypeScript consumer type-checks against both entry points.
+      writeFileSync(join(app, 'main.ts'), `
+        import { OffheapError, stats, type AllocatorStats } from 'offheap';
+        const s: AllocatorStats = stats();
+        const e: OffheapError = new OffheapError('ERR_OFFHEAP_EXHAUSTED', 'x');
+        export const n: number = s.liveBytes + e.message.length;
+      `);
+      writeFileSync(join(app, 'main.mts'), `
+        import { OffheapError } from 'offheap';
+        export const code: string = new OffheapError('ERR_OFFHEAP_DESTROYED', 'y').code;
+      `);
+      writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', types: ['node'], skipLibCheck: false, lib: ['ES2022', 'ESNext.Disposable'], typeRoots: [join(root, 'node_modules/@types')] },
+        files: ['main.ts', 'main.mts'],
+      }));
+      const tsc = join(root, 'node_modules/typescript/bin/tsc');
+      execFileSync(join(bin, 'node'), [tsc, '-p', app], { cwd: app, env, encoding: 'utf8' });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
