@@ -20,6 +20,8 @@ export interface NativeCore {
   regionDestroy(h: NativeHandle): void;
   detachBuffer(ab: ArrayBuffer): void;
   externalMemory(): number;
+  /** Debug views: an ArrayBuffer of its own over region[offset, offset+length). */
+  sliceBuffer(h: NativeHandle, offset: number, length: number): ArrayBuffer;
 }
 
 /** An opaque, type-tagged native object. Never created in JS. */

@@ -105,3 +105,21 @@ describe('region', () => {
     native.regionDestroy(h); // idempotent
   });
 });
+
+describe('slice buffers (debug views)', () => {
+  // A slice sees the region's bytes and dies alone when detached.
+  it('alias region memory and can be detached one by one', () => {
+    const h = native.regionCreate(1 << 20);
+    const ab = native.regionBuffer(h);
+    const slice = native.sliceBuffer(h, 4096, 32);
+    new Uint8Array(slice)[0] = 7;
+    expect(new Uint8Array(ab)[4096]).toBe(7);
+    native.detachBuffer(slice);
+    expect(slice.byteLength).toBe(0);
+    expect(new Uint8Array(ab)[4096]).toBe(7);
+    expectCode(() => native.sliceBuffer(h, 1 << 20, 1), 'ERR_OFFHEAP_INVALID_HANDLE', OffheapError);
+    expectCode(() => native.sliceBuffer({} as never, 0, 1), 'ERR_INVALID_ARG_TYPE', TypeError);
+    native.regionDestroy(h);
+    expectCode(() => native.sliceBuffer(h, 0, 1), 'ERR_OFFHEAP_DESTROYED', OffheapError);
+  });
+});

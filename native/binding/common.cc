@@ -67,12 +67,27 @@ Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(total));
 }
 
+// sliceBuffer(handle, offset, length): an ArrayBuffer of its own over part of
+// any allocator's region, for debug-mode views that die alone when detached.
+Napi::Value SliceBuffer(const Napi::CallbackInfo& info) {
+  Handle* h = RecoverAnyHandle(info.Env(), info[0]);
+  size_t offset, length;
+  if (!h || !ArgSize(info, 1, &offset) || !ArgSize(info, 2, &length)) return info.Env().Undefined();
+  Region* region = h->region();
+  if (region == nullptr || region->destroyed())
+    return ThrowStatus(info.Env(), Status::kDestroyed, "the allocator was destroyed");
+  if (!region->contains(offset, length))
+    return ThrowStatus(info.Env(), Status::kInvalidHandle, "slice outside the region");
+  return RegionSliceBuffer(info.Env(), region, offset, length);
+}
+
 void RegisterCommon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
   exports.Set("liveReservations", Napi::Function::New(env, LiveReservations, "liveReservations"));
   exports.Set("detachBuffer", Napi::Function::New(env, DetachBuffer, "detachBuffer"));
+  exports.Set("sliceBuffer", Napi::Function::New(env, SliceBuffer, "sliceBuffer"));
   exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory, "externalMemory"));
   exports.Set("reservedBytes", Napi::Function::New(env, ReservedBytes, "reservedBytes"));
 }
@@ -99,6 +114,17 @@ Napi::Value WrapHandle(Napi::Env env, Handle* handle) {
   return ext;
 }
 
+Handle* RecoverAnyHandle(Napi::Env env, const Napi::Value& value) {
+  bool tagged = false;
+  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kHandleTag, &tagged);
+  Handle* h = tagged ? value.As<Napi::External<Handle>>().Data() : nullptr;
+  if (h == nullptr) {
+    ThrowTyped(env, "ERR_INVALID_ARG_TYPE", "expected a native offheap handle", false);
+    return nullptr;
+  }
+  return h;
+}
+
 Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind) {
   bool tagged = false;
   if (value.IsExternal()) napi_check_object_type_tag(env, value, &kHandleTag, &tagged);
@@ -113,6 +139,12 @@ Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind) {
 Napi::Value RegionBuffer(Napi::Env env, Region* region) {
   region->retain();
   return Napi::ArrayBuffer::New(env, region->base(), region->size(),
+                                [](Napi::Env, void*, Region* r) { r->release(); }, region);
+}
+
+Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length) {
+  region->retain();
+  return Napi::ArrayBuffer::New(env, region->base() + offset, length,
                                 [](Napi::Env, void*, Region* r) { r->release(); }, region);
 }
 

@@ -35,6 +35,9 @@ Napi::Value WrapHandle(Napi::Env env, Handle* handle);
 /// (ERR_INVALID_ARG_TYPE) and returns nullptr for anything else.
 Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind);
 
+/// Recovers a Handle of any kind (for entry points common to all allocators).
+Handle* RecoverAnyHandle(Napi::Env env, const Napi::Value& value);
+
 template <typename T>
 T* Recover(const Napi::CallbackInfo& info, size_t index = 0) {
   return static_cast<T*>(RecoverHandle(info.Env(), info[index], T::kKind));
@@ -43,6 +46,10 @@ T* Recover(const Napi::CallbackInfo& info, size_t index = 0) {
 /// A new external ArrayBuffer over the whole region, holding a reference to
 /// it that the ArrayBuffer's finalizer releases. One per region per thread.
 Napi::Value RegionBuffer(Napi::Env env, Region* region);
+
+/// A new external ArrayBuffer over region[offset, offset+length) holding its
+/// own region reference: a debug-mode view that can be detached on its own.
+Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length);
 
 /// Tells V8 how the region's committed bytes changed since the last call.
 void ReportCommitted(Napi::Env env, Handle* handle);
