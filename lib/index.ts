@@ -5,3 +5,4 @@
 export { OffheapError, type OffheapErrorCode } from './errors';
 export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel } from './guards';
+export { toPrometheus, registerPrometheusCollector } from './metrics';
