@@ -20,6 +20,8 @@ export interface NativeCore {
   regionDestroy(h: NativeHandle): void;
   detachBuffer(ab: ArrayBuffer): void;
   externalMemory(): number;
+  /** Tests: the system page source refuses its next `reserves` reserves and `decommits` decommits. */
+  injectFaults(reserves: number, decommits: number): void;
   /** Debug views: an ArrayBuffer of its own over region[offset, offset+length). */
   sliceBuffer(h: NativeHandle, offset: number, length: number): ArrayBuffer;
 }

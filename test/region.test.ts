@@ -123,3 +123,17 @@ describe('slice buffers (debug views)', () => {
     expectCode(() => native.sliceBuffer(h, 0, 1), 'ERR_OFFHEAP_DESTROYED', OffheapError);
   });
 });
+
+describe('fault injection', () => {
+  // A refused reservation is a typed error, and the next one works.
+  it('turns a refused reserve into ERR_OFFHEAP_OS_FAILURE', () => {
+    native.injectFaults(1, 0);
+    try {
+      expectCode(() => native.regionCreate(1 << 20), 'ERR_OFFHEAP_OS_FAILURE', OffheapError);
+      const h = native.regionCreate(1 << 20);
+      native.regionDestroy(h);
+    } finally {
+      native.injectFaults(0, 0);
+    }
+  });
+});

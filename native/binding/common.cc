@@ -81,6 +81,15 @@ Napi::Value SliceBuffer(const Napi::CallbackInfo& info) {
   return RegionSliceBuffer(info.Env(), region, offset, length);
 }
 
+// injectFaults(reserves, decommits): the system page source refuses its next
+// calls of each kind (tests of the fault paths; zeros clear the plan).
+Napi::Value InjectFaults(const Napi::CallbackInfo& info) {
+  uint32_t reserves, decommits;
+  if (!ArgU32(info, 0, &reserves) || !ArgU32(info, 1, &decommits)) return info.Env().Undefined();
+  PageSource::inject_faults(static_cast<int>(reserves & 0x7fffffff), static_cast<int>(decommits & 0x7fffffff));
+  return info.Env().Undefined();
+}
+
 void RegisterCommon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
@@ -88,6 +97,7 @@ void RegisterCommon(Napi::Env env, Napi::Object exports) {
   exports.Set("liveReservations", Napi::Function::New(env, LiveReservations, "liveReservations"));
   exports.Set("detachBuffer", Napi::Function::New(env, DetachBuffer, "detachBuffer"));
   exports.Set("sliceBuffer", Napi::Function::New(env, SliceBuffer, "sliceBuffer"));
+  exports.Set("injectFaults", Napi::Function::New(env, InjectFaults, "injectFaults"));
   exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory, "externalMemory"));
   exports.Set("reservedBytes", Napi::Function::New(env, ReservedBytes, "reservedBytes"));
 }

@@ -8,10 +8,21 @@ namespace {
 
 std::atomic<size_t> g_live_reservations{0};
 std::atomic<size_t> g_reserved_bytes{0};
+std::atomic<int> g_fail_reserves{0};
+std::atomic<int> g_fail_decommits{0};
+
+// Consumes one planned fault; false when none is planned.
+bool take_fault(std::atomic<int>& plan) noexcept {
+  int n = plan.load(std::memory_order_relaxed);
+  while (n > 0 && !plan.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+  }
+  return n > 0;
+}
 
 class MmapPageSource final : public PageSource {
  public:
   void* reserve(size_t bytes) noexcept override {
+    if (take_fault(g_fail_reserves)) return nullptr;
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return nullptr;
@@ -21,6 +32,7 @@ class MmapPageSource final : public PageSource {
   }
 
   bool decommit(void* addr, size_t bytes) noexcept override {
+    if (take_fault(g_fail_decommits)) return false;
     return bytes == 0 || madvise(addr, bytes, MADV_DONTNEED) == 0;
   }
 
@@ -50,6 +62,11 @@ size_t PageSource::live_reservations() noexcept {
 
 size_t PageSource::reserved_bytes() noexcept {
   return g_reserved_bytes.load(std::memory_order_relaxed);
+}
+
+void PageSource::inject_faults(int reserves, int decommits) noexcept {
+  g_fail_reserves.store(reserves > 0 ? reserves : 0, std::memory_order_relaxed);
+  g_fail_decommits.store(decommits > 0 ? decommits : 0, std::memory_order_relaxed);
 }
 
 }  // namespace offheap

@@ -34,6 +34,11 @@ class PageSource {
   static size_t live_reservations() noexcept;
   /// Bytes reserved by the system source and not yet released.
   static size_t reserved_bytes() noexcept;
+
+  /// Fault injection (tests, from C++ or JS): the system source refuses its
+  /// next `reserves` reserve() calls and its next `decommits` decommit()
+  /// calls, as if the OS had. Zero clears a plan. Costs one relaxed load.
+  static void inject_faults(int reserves, int decommits) noexcept;
 };
 
 }  // namespace offheap

@@ -114,3 +114,15 @@ TEST(region_contains_is_overflow_safe) {
   CHECK(r->contains(1 << 20, 0));
   r->release();
 }
+
+// Planned faults of the system source are consumed one call at a time.
+TEST(system_source_fault_injection) {
+  PageSource::inject_faults(1, 1);
+  Region* r = nullptr;
+  CHECK(Region::create(1 << 20, PageSource::system(), &r) == Status::kOsFailure);
+  REQUIRE(Region::create(1 << 20, PageSource::system(), &r) == Status::kOk);
+  CHECK(r->decommit(0, 1 << 20) == Status::kOsFailure);
+  CHECK(r->decommit(0, 1 << 20) == Status::kOk);
+  PageSource::inject_faults(0, 0);
+  r->release();
+}
