@@ -193,32 +193,36 @@ Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what) {
   return env.Undefined();
 }
 
-bool ArgU32(const Napi::CallbackInfo& info, size_t index, uint32_t* out) {
+namespace {
+
+// Reads argument `index` as an integer in [0, max]; else a TypeError naming `what`.
+bool ArgInteger(const Napi::CallbackInfo& info, size_t index, double max, const char* what, double* out) {
   Napi::Value v = info[index];
   if (v.IsNumber()) {
     const double d = v.As<Napi::Number>().DoubleValue();
-    if (d >= 0 && d <= 4294967295.0 && std::floor(d) == d) {
-      *out = static_cast<uint32_t>(d);
+    if (d >= 0 && d <= max && std::floor(d) == d) {
+      *out = d;
       return true;
     }
   }
-  ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE",
-             "argument " + std::to_string(index) + " must be an unsigned 32-bit integer", false);
+  ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE", "argument " + std::to_string(index) + " must be " + what, false);
   return false;
 }
 
+}  // namespace
+
+bool ArgU32(const Napi::CallbackInfo& info, size_t index, uint32_t* out) {
+  double d;
+  if (!ArgInteger(info, index, 4294967295.0, "an unsigned 32-bit integer", &d)) return false;
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
 bool ArgSize(const Napi::CallbackInfo& info, size_t index, size_t* out) {
-  Napi::Value v = info[index];
-  if (v.IsNumber()) {
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (d >= 0 && d <= 9007199254740991.0 && std::floor(d) == d) {
-      *out = static_cast<size_t>(d);
-      return true;
-    }
-  }
-  ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE",
-             "argument " + std::to_string(index) + " must be a non-negative integer", false);
-  return false;
+  double d;
+  if (!ArgInteger(info, index, 9007199254740991.0, "a non-negative integer", &d)) return false;
+  *out = static_cast<size_t>(d);
+  return true;
 }
 
 }  // namespace offheap::binding
