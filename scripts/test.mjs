@@ -20,6 +20,13 @@ function run(cmd, args) {
 
 // Extra arguments go to vitest (e.g. `npm test -- test/arena.test.ts`).
 const extra = process.argv.slice(2);
+// Child-process suites run the built package: build the TypeScript first.
+if (run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0 ||
+    run(process.execPath, [join(root, 'scripts/build-esm.mjs')]) !== 0) {
+  writeFileSync(join(out, 'test-summary.txt'), 'tests: 0 passed, 1 failed\n');
+  console.log('\ntests: 0 passed, 1 failed');
+  process.exit(1);
+}
 const skipNative = process.env.OFFHEAP_SKIP_NATIVE_TESTS === '1';
 const nativeStatus = skipNative ? 0 : run('make', ['-C', 'native/test', '-j2', '--no-print-directory', 'run']);
 const vitestStatus = run(join(root, 'node_modules/.bin/vitest'), [
