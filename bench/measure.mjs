@@ -33,6 +33,10 @@ export function gcRecorder() {
       on = false;
       return { count, totalMs, maxMs };
     },
+    /** The pauses counted so far (entries of the last moments may still be on their way). */
+    snapshot() {
+      return { count, totalMs, maxMs };
+    },
     close() {
       obs.disconnect();
     },

@@ -1,6 +1,7 @@
 // Puts the latest report (bench/results/latest.json) into README.md between
 // <!-- bench:start --> and <!-- bench:end -->: machine, date, command, one
-// table row per measured row, every target with "met" / "MISSED", the chart.
+// table row per workload (every candidate in it, none dropped), every target
+// with "met" / "MISSED", and the chart.
 //   node bench/readme.mjs [report.json] [README.md]
 // `npm run bench` calls it after a full run.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,19 +22,19 @@ export function readmeSection(report, chartPath) {
     'the ratio is how many times better than the group\'s baseline in the same run (> 1 is better);',
     'bold rows are offheap, the others its peers. Spreads and notes: [bench/results/latest.md](bench/results/latest.md).',
     '',
-    '| suite | workload | candidate | median | vs baseline |',
-    '| --- | --- | --- | ---: | ---: |',
+    '| suite | workload | baseline | the others against the baseline (their median) |',
+    '| --- | --- | --- | --- |',
   ];
   const targets = [];
   for (const s of report.suites) {
-    if (s.error) out.push(`| ${s.name} | **suite failed**: ${s.error} | | | |`);
+    if (s.error) out.push(`| ${s.name} | **suite failed**: ${s.error} | | |`);
     for (const g of s.groups ?? []) {
-      for (const r of g.rows) {
+      const base = g.rows.find((r) => r.name === g.baseline);
+      const others = g.rows.filter((r) => r !== base).map((r) => {
         const name = r.peer ? r.name : `**${r.name}**`;
-        const figure = r.median === null ? 'not available in this build' : `${fmt(r.median)} ${g.unit}`;
-        const ratio = r.name === g.baseline ? 'baseline' : r.median === null ? '' : `${fmtRatio(r.ratio)}x`;
-        out.push(`| ${s.name} | ${g.title} | ${name} | ${figure} | ${ratio} |`);
-      }
+        return r.median === null ? `${name}: not available in this build` : `${name}: ${fmtRatio(r.ratio)}x (${fmt(r.median)})`;
+      });
+      out.push(`| ${s.name} | ${g.title} | ${base.name}: ${fmt(base.median)} ${g.unit} | ${others.join('<br>')} |`);
       for (const t of g.targets ?? []) targets.push(`- ${t.status === 'met' ? 'met' : `**${t.status}**`}: ${g.title}: ${t.label}${targetDetail(t, g.unit)}`);
     }
   }
