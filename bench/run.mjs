@@ -89,5 +89,8 @@ writeFileSync(`${base}.md`, `${md.join('\n')}\n`);
 writeFileSync(`${base}.svg`, renderChart(report));
 console.log(md.join('\n'));
 console.error(`\nwrote ${base}.{json,md,svg} in ${report.seconds.toFixed(0)} s`);
-if (!quick && complete && !outArg && !args.includes('--no-readme')) console.error(`updated ${updateReadme(`${base}.json`)}`);
+if (!quick && complete && !outArg && !args.includes('--no-readme')) {
+  if (failed) console.error(`README.md left alone: ${failed} suite(s) failed`);
+  else console.error(`updated ${updateReadme(`${base}.json`)}`);
+}
 process.exit(failed ? 1 : 0);

@@ -25,7 +25,7 @@ function runOnce(key, count) {
 
 export default async function records({ quick }) {
   const count = quick ? 20_000 : 1_000_000;
-  const rounds = quick ? 1 : 5;
+  const rounds = quick ? 1 : 7;
   const runs = new Map(CANDIDATES.map((c) => [c.key, []]));
   const missing = new Map();
   const t0 = Date.now();

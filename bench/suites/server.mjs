@@ -37,7 +37,7 @@ function load(port, seconds, connections) {
 
 export default async function server({ quick }) {
   const rounds = quick ? 1 : 3;
-  const seconds = quick ? 1 : 3;
+  const seconds = quick ? 1 : 4;
   const warmup = quick ? 1 : 2;
   const connections = 16;
   const servers = [];
