@@ -47,8 +47,17 @@ Arena::~Arena() { destroy(); }
 
 void Arena::destroy() noexcept {
   if (region_ == nullptr) return;
-  guards::asan_unpoison(base_, region_->size());  // the range may be mapped again
   region_->destroy();
+  abandon();
+}
+
+void Arena::abandon() noexcept {
+  if (region_ == nullptr) return;
+  const ArenaStats last = stats();  // everything still live is freed now
+  alloc_base_ = last.alloc_count;
+  free_count_ += last.live_count;
+  peak_ = last.peak;
+  guards::asan_unpoison(base_, region_->size());  // the range may be mapped again
   region_->release();
   region_ = nullptr;
   base_ = nullptr;

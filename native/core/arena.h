@@ -137,6 +137,11 @@ class Arena {
   /// Gives every page back at once; later calls return kDestroyed.
   void destroy() noexcept;
 
+  /// Lets go of the region without giving its pages back, for an owner that
+  /// is collected while other references (ArrayBuffers) still use the
+  /// memory: the last of them unmaps it. Later calls return kDestroyed.
+  void abandon() noexcept;
+
   ArenaStats stats() const noexcept;
   const ArenaFault& fault() const noexcept { return fault_; }
   Status status() const noexcept { return last_; }
