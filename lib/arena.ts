@@ -30,11 +30,10 @@ interface ArenaNative {
   arenaState(h: NativeHandle): ArrayBuffer;
   arenaBuffer(h: NativeHandle): ArrayBuffer;
   arenaAlloc(h: NativeHandle, size: number, align: number, zeroed: boolean): number;
-  arenaMark(h: NativeHandle): number;
-  arenaRollback(h: NativeHandle, mark: number, release: boolean): void;
+  arenaRewind(h: NativeHandle, cursor: number, count: number): void;
   arenaReset(h: NativeHandle, retainBytes: number | undefined): void;
   arenaVerify(h: NativeHandle): void;
-  arenaStats(h: NativeHandle): ArenaStats;
+  arenaStats(h: NativeHandle): AllocatorStats;
   arenaDestroy(h: NativeHandle): void;
 }
 
@@ -45,7 +44,8 @@ const CURSOR = 0;
 const LIMIT = 1; // -1 in debug mode and once destroyed: every allocation goes native
 const COUNT = 2;
 const COMMITTED = 3;
-const PEAK = 4;
+const PEAK = 4; // raised by JS rollbacks, published by native code
+const RELEASED = 5; // allocations JS rolled back, folded into the native counters
 
 /** Largest `maxBytes` (one region); usable bytes stop 4 KiB short of 2 GiB. */
 export const MAX_ARENA_BYTES = 2 ** 31;
@@ -53,6 +53,8 @@ export const MAX_ARENA_BYTES = 2 ** 31;
 export const MAX_ALIGN = 4096;
 /** In 'sample' leak mode, one allocation in this many records its stack. */
 export const LEAK_SAMPLE_EVERY = 16;
+/** Live marks an arena keeps at most. */
+export const MAX_MARKS = 2 ** 20;
 
 /** Options of `new Arena()`. */
 export interface ArenaOptions {
@@ -98,6 +100,8 @@ const OPTION_KEYS = ['maxBytes', 'align', 'debug', 'name'] as const;
 const RESET_KEYS = ['retainBytes'] as const;
 const fillBytes = Uint8Array.prototype.fill;
 let nextId = 1;
+/** Mark ids: unique in the thread (so another arena's mark is never live here), far from any offset. */
+let nextMark = 2 ** 32;
 
 /** True for a promise or any other thenable. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -148,8 +152,10 @@ export class Arena extends AllocatorBase {
   /** Resolved debug settings (enabled: false in release mode). */
   readonly debug: DebugConfig;
 
-  /** The shared words: [cursor, limit, count, committed, peak, ...]. */
+  /** The shared words: [cursor, limit, count, committed, peak, released, ...]. */
   private readonly state_: Int32Array;
+  /** Live marks, oldest first, as triples [id, cursor, count]; ids increase. */
+  private readonly marks_: number[] = [];
   private readonly align_: number;
   private cleanups_: (() => unknown)[] = [];
   /** Bumped by every reset: a scope that sees it change has nothing left to roll back. */
@@ -238,11 +244,19 @@ export class Arena extends AllocatorBase {
    * Returns a mark: the current position. rollback(mark) frees everything
    * allocated after it. Marks are LIFO: rolling back to a mark kills every
    * mark taken after it, and reset() kills them all. A mark is a number,
-   * valid only in this arena. Throws ERR_OFFHEAP_DESTROYED, or
-   * ERR_OFFHEAP_EXHAUSTED past 2^20 live marks.
+   * valid only in this arena. Costs no native call. Throws
+   * ERR_OFFHEAP_DESTROYED, or ERR_OFFHEAP_EXHAUSTED past MAX_MARKS live marks.
    */
   mark(): number {
-    return native.arenaMark(this.assertAlive());
+    this.assertAlive();
+    const marks = this.marks_;
+    if (marks.length >= MAX_MARKS * 3) {
+      throw offheapError('ERR_OFFHEAP_EXHAUSTED', this.name, `too many live marks (${MAX_MARKS}): roll back or reset`);
+    }
+    const s = this.state_;
+    const id = nextMark++;
+    marks.push(id, s[CURSOR], s[COUNT]);
+    return id;
   }
 
   /**
@@ -261,14 +275,40 @@ export class Arena extends AllocatorBase {
   private rollbackTo_(mark: unknown, release: boolean): void {
     const h = this.assertAlive();
     if (typeof mark !== 'number') throw invalidArgType('mark', 'of type number', mark);
-    if (!Number.isSafeInteger(mark) || mark < 0) {
-      throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, `${String(mark)} is not a live mark of this arena`);
+    const marks = this.marks_;
+    const i = findMark(marks, mark);
+    const s = this.state_;
+    if (i < 0 || marks[i + 1] > s[CURSOR]) {
+      throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, `${String(mark)} is not a live mark of this arena ` +
+        '(marks die at reset and when an earlier mark is rolled back; a mark of another arena is never valid)');
     }
-    try {
-      native.arenaRollback(h, mark, release);
-    } finally {
-      if (this.debug.enabled) this.dropRecords_(this.state_[COUNT]);
+    const cursor = marks[i + 1];
+    const count = marks[i + 2];
+    for (let keep = release ? i : i + 3; marks.length > keep; ) marks.pop();
+    this.rewind_(h, cursor, count);
+  }
+
+  /**
+   * Frees everything above `cursor`, leaving `count` allocations. Release
+   * mode writes the words C++ Arena::rewind writes (cursor and count down,
+   * peak up, the freed allocations added to `released` for the native
+   * counters) without a native call; debug mode lets native code check red
+   * zones and poison, then detaches the dead views.
+   */
+  private rewind_(h: NativeHandle, cursor: number, count: number): void {
+    const s = this.state_;
+    if (this.debug.enabled) {
+      try {
+        native.arenaRewind(h, cursor, count);
+      } finally {
+        this.dropRecords_(s[COUNT]);
+      }
+      return;
     }
+    if (s[CURSOR] > s[PEAK]) s[PEAK] = s[CURSOR];
+    s[RELEASED] += s[COUNT] - count;
+    s[CURSOR] = cursor;
+    s[COUNT] = count;
   }
 
   /**
@@ -361,8 +401,10 @@ export class Arena extends AllocatorBase {
     let errors: unknown[] | undefined;
     if (this.cleanups_.length !== 0) this.runCleanups_((errors = []));
     this.resets_++;
+    if (this.marks_.length !== 0) this.marks_.length = 0;
     try {
-      native.arenaReset(h, retain);
+      if (retain === undefined && !this.debug.enabled) this.rewind_(h, 0, 0); // no pages to return: no native call
+      else native.arenaReset(h, retain);
     } catch (err) {
       (errors ??= []).push(err);
     } finally {
@@ -387,7 +429,8 @@ export class Arena extends AllocatorBase {
 
   protected onDestroy(handle: NativeHandle): void {
     native.arenaDestroy(handle);
-    this.final_ = native.arenaStats(handle);
+    this.marks_.length = 0;
+    this.final_ = { ...native.arenaStats(handle), marks: 0 };
     if (this.debug.enabled) this.dropRecords_(0);
   }
 
@@ -439,7 +482,8 @@ export class Arena extends AllocatorBase {
    * marks = live marks. After destroy: the counters at destroy time.
    */
   stats(): ArenaStats {
-    return this.handle_ === null ? { ...this.final_! } : native.arenaStats(this.handle_);
+    if (this.handle_ === null) return { ...this.final_! };
+    return { ...native.arenaStats(this.handle_), marks: this.marks_.length / 3 };
   }
 
   /** An Arena is one thread's: always throws ERR_OFFHEAP_NOT_SHAREABLE. */
@@ -492,6 +536,22 @@ export class Arena extends AllocatorBase {
       if (r.slice !== undefined) native.detachBuffer(r.slice);
     }
   }
+}
+
+/** Index in `marks` (triples, ids increasing) of the mark `id`, or -1. */
+function findMark(marks: number[], id: number): number {
+  const top = marks.length - 3;
+  if (top >= 0 && marks[top] === id) return top; // the usual case: the newest
+  let lo = 0;
+  let hi = top / 3 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = marks[mid * 3];
+    if (v === id) return mid * 3;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 /** A power of two from 1 to 4096 (anything else takes the slow path, which throws). */

@@ -2,7 +2,7 @@
 // misuse, untrusted shared words, debug guards and sharing.
 import { describe, expect, it } from 'vitest';
 import { MessageChannel } from 'node:worker_threads';
-import { Arena } from '../lib/arena';
+import { Arena, MAX_MARKS } from '../lib/arena';
 import { OffheapError } from '../lib/errors';
 import { stats as moduleStats } from '../lib/registry';
 import { native } from '../lib/native';
@@ -301,6 +301,27 @@ describe('Arena marks', () => {
     expect(a.stats().marks).toBe(1);
     a.reset();
     expect(a.stats().marks).toBe(0);
+    for (let i = 0; i < MAX_MARKS; i++) a.mark();
+    expectCode(() => a.mark(), 'ERR_OFFHEAP_EXHAUSTED', OffheapError);
+    a.reset();
+    a.mark();
+    a.destroy();
+  });
+
+  // Rollbacks happen in JS without a native call; the native counters must
+  // still see every allocation they freed.
+  it('keeps the statistics exact across rollbacks', () => {
+    const a = new Arena({ maxBytes: MiB });
+    a.alloc(10);
+    const m = a.mark();
+    for (let i = 0; i < 5; i++) a.alloc(100);
+    a.rollback(m);
+    expect(a.stats()).toMatchObject({ liveBytes: 10, liveCount: 1, allocCount: 6, freeCount: 5, peakLiveBytes: 564 });
+    expect(a.peak).toBe(564);
+    a.alloc(10);
+    a.reset();
+    expect(a.stats()).toMatchObject({ liveBytes: 0, liveCount: 0, allocCount: 7, freeCount: 7, peakLiveBytes: 564 });
+    a.verify();
     a.destroy();
   });
 });
@@ -756,7 +777,7 @@ describe('Arena binding', () => {
   it('rejects foreign handles', () => {
     const r = native.regionCreate(MiB);
     const n = native as unknown as Record<string, (...args: unknown[]) => unknown>;
-    for (const fn of ['arenaAlloc', 'arenaMark', 'arenaReset', 'arenaVerify', 'arenaStats', 'arenaState']) {
+    for (const fn of ['arenaAlloc', 'arenaRewind', 'arenaReset', 'arenaVerify', 'arenaStats', 'arenaState', 'arenaBuffer', 'arenaDestroy']) {
       for (const bad of [r, {}, 1, undefined]) expectCode(() => n[fn](bad, 1, 1, false), 'ERR_INVALID_ARG_TYPE', TypeError);
     }
     native.regionDestroy(r);

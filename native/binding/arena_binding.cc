@@ -1,6 +1,7 @@
 // The Arena's entry points. The JS fast path bumps the cursor in the shared
-// state words and only comes here to grow the limit, mark, roll back, reset,
-// verify and destroy (and for every allocation in debug mode). The core
+// state words (and rolls back to its marks there) and only comes here to grow
+// the limit, reset, verify and destroy (and, in debug mode, for every
+// allocation and rollback). The core
 // re-validates the shared words on every entry; this file only recovers the
 // handle, reads arguments and turns statuses into errors naming the arena.
 #include <atomic>
@@ -138,29 +139,18 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   return Fail(env, h, st, "alloc");
 }
 
-// arenaMark(h) -> mark id
-Napi::Value Mark(const Napi::CallbackInfo& info) {
+// arenaRewind(h, cursor, count): frees everything above `cursor`, leaving
+// `count` allocations (a rollback to a mark the facade keeps; taken native
+// in debug mode so red zones are checked and released memory poisoned).
+Napi::Value Rewind(const Napi::CallbackInfo& info) {
   auto* h = Recover<ArenaHandle>(info);
-  if (!h) return info.Env().Undefined();
-  uint64_t id = 0;
-  const Status st = h->arena->mark(&id);
-  if (st == Status::kOk) return Napi::Number::New(info.Env(), static_cast<double>(id));
-  if (st == Status::kExhausted)
-    return Fail(info.Env(), h, st, "too many live marks (" + std::to_string(Arena::kMaxMarks) + "): roll back or reset");
-  return Fail(info.Env(), h, st, "mark");
-}
-
-// arenaRollback(h, mark, release)
-Napi::Value Rollback(const Napi::CallbackInfo& info) {
-  auto* h = Recover<ArenaHandle>(info);
-  size_t id;
-  if (!h || !ArgSize(info, 1, &id)) return info.Env().Undefined();
-  const Status st = h->arena->rollback(id, info[2].ToBoolean().Value());
+  size_t cursor;
+  uint32_t count;
+  if (!h || !ArgSize(info, 1, &cursor) || !ArgU32(info, 2, &count)) return info.Env().Undefined();
+  const Status st = h->arena->rewind(cursor, count);
   if (st == Status::kOk) return info.Env().Undefined();
   if (st == Status::kInvalidHandle)
-    return Fail(info.Env(), h, st,
-                std::to_string(id) + " is not a live mark of this arena (marks die at reset and when an earlier "
-                                     "mark is rolled back; a mark of another arena is never valid)");
+    return Fail(info.Env(), h, st, "cannot roll back to offset " + std::to_string(cursor) + ": it lies above the cursor");
   return Fail(info.Env(), h, st, "rollback");
 }
 
@@ -182,7 +172,7 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
   return st == Status::kOk ? info.Env().Undefined() : Fail(info.Env(), h, st, "verify");
 }
 
-// arenaStats(h) -> AllocatorStats fields (+ marks)
+// arenaStats(h) -> AllocatorStats fields
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* h = Recover<ArenaHandle>(info);
@@ -198,7 +188,6 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   set("allocCount", static_cast<double>(s.alloc_count));
   set("freeCount", static_cast<double>(s.free_count));
   set("failedCount", static_cast<double>(s.failed_count));
-  set("marks", static_cast<double>(s.marks));
   return o;
 }
 
@@ -216,8 +205,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("arenaState", Napi::Function::New(env, State, "arenaState"));
   exports.Set("arenaBuffer", Napi::Function::New(env, Buffer, "arenaBuffer"));
   exports.Set("arenaAlloc", Napi::Function::New(env, Alloc, "arenaAlloc"));
-  exports.Set("arenaMark", Napi::Function::New(env, Mark, "arenaMark"));
-  exports.Set("arenaRollback", Napi::Function::New(env, Rollback, "arenaRollback"));
+  exports.Set("arenaRewind", Napi::Function::New(env, Rewind, "arenaRewind"));
   exports.Set("arenaReset", Napi::Function::New(env, Reset, "arenaReset"));
   exports.Set("arenaVerify", Napi::Function::New(env, Verify, "arenaVerify"));
   exports.Set("arenaStats", Napi::Function::New(env, Stats, "arenaStats"));

@@ -53,6 +53,7 @@ void Arena::destroy() noexcept {
 
 void Arena::abandon() noexcept {
   if (region_ == nullptr) return;
+  adopt_state();                    // fold in JS's rollbacks
   const ArenaStats last = stats();  // everything still live is freed now
   alloc_base_ = last.alloc_count;
   free_count_ += last.live_count;
@@ -86,15 +87,19 @@ size_t Arena::clamped_cursor() const noexcept {
 
 // Takes the shared words back under control before any native write: a
 // cursor outside [0, limit_] is clamped to limit_ (never below: that could
-// hand out live memory twice), the published words are rewritten. In debug
-// mode the count is the number of tracked allocations. Returns false when
-// something had been overwritten.
+// hand out live memory twice), the published words are rewritten, JS's
+// rollbacks folded into the counters. In debug mode the count is the number
+// of tracked allocations. Returns false when something had been overwritten.
 bool Arena::adopt_state() noexcept {
   const int32_t c = state_->cursor;
   bool ok = c >= 0 && static_cast<size_t>(c) <= limit_;
   if (!ok) state_->cursor = static_cast<int32_t>(limit_);
   ok = ok && state_->limit == static_cast<int32_t>(static_cast<int64_t>(fast_end_) - 1) &&
-       state_->committed == static_cast<int32_t>(committed_) && state_->peak == static_cast<int32_t>(peak_);
+       state_->committed == static_cast<int32_t>(committed_);
+  if (state_->peak > 0) peak_ = std::max(peak_, std::min(static_cast<size_t>(state_->peak), capacity_));
+  alloc_base_ += state_->released;
+  free_count_ += state_->released;
+  state_->released = 0;
   if (options_.debug) {
     ok = ok && state_->count == live_.size();
     state_->count = static_cast<uint32_t>(live_.size());
@@ -212,6 +217,14 @@ Status Arena::mark(uint64_t* out) noexcept {
   return Status::kOk;
 }
 
+Status Arena::rewind(size_t cursor, uint32_t count) noexcept {
+  if (region_ == nullptr) return Status::kDestroyed;
+  adopt_state();  // rewind rewrites the cursor anyway
+  if (cursor > static_cast<size_t>(state_->cursor) || count > state_->count) return Status::kInvalidHandle;
+  while (!marks_.empty() && marks_.back().cursor > cursor) marks_.pop_back();
+  return release_to(cursor, count);
+}
+
 Status Arena::rollback(uint64_t id, bool release) noexcept {
   if (region_ == nullptr) return Status::kDestroyed;
   adopt_state();  // rollback rewrites the cursor anyway
@@ -282,9 +295,11 @@ ArenaStats Arena::stats() const noexcept {
   s.committed = committed_;
   s.used = region_ ? clamped_cursor() : 0;
   s.live_count = options_.debug ? live_.size() : state_->count;
-  s.peak = std::max(peak_, s.used);
-  s.alloc_count = alloc_base_ + s.live_count;
-  s.free_count = free_count_;
+  // JS's rollbacks since the last entry, not folded in yet (see adopt_state)
+  const size_t js_peak = state_->peak > 0 ? std::min(static_cast<size_t>(state_->peak), capacity_) : 0;
+  s.peak = std::max({peak_, js_peak, s.used});
+  s.alloc_count = alloc_base_ + state_->released + s.live_count;
+  s.free_count = free_count_ + state_->released;
   s.failed_count = failed_count_;
   s.marks = marks_.size();
   return s;

@@ -22,15 +22,19 @@
 namespace offheap {
 
 /// The words shared with JavaScript (an Int32Array of kArenaStateWords).
-/// JS writes `cursor` and `count` on its fast path; the core publishes the
-/// rest on every entry. Nothing here is trusted by the core.
+/// JS bumps `cursor` and `count` on its fast path and, when it rolls back to
+/// a mark without crossing into C++, lowers them, raises `peak` and adds the
+/// allocations it freed to `released`. The core folds those in and
+/// publishes `limit`, `committed` and `peak` on every entry. Nothing here is
+/// trusted: a bad cursor is clamped, the other words only feed statistics.
 struct ArenaState {
   int32_t cursor = 0;     ///< next free byte offset (the bump pointer)
   int32_t limit = -1;     ///< fast-path limit: allocations may end at or below it; -1 = always take the slow path
-  uint32_t count = 0;     ///< allocations since the last reset (stats only)
+  uint32_t count = 0;     ///< live allocations since the last reset (stats only)
   int32_t committed = 0;  ///< published committed bytes
-  int32_t peak = 0;       ///< published peak of the cursor before the last rollback/reset
-  int32_t reserved[3] = {0, 0, 0};
+  int32_t peak = 0;       ///< highest cursor seen before the last rollback or reset
+  uint32_t released = 0;  ///< allocations JS rolled back since the core last looked (stats only)
+  int32_t reserved[2] = {0, 0};
 };
 inline constexpr size_t kArenaStateWords = 8;
 static_assert(sizeof(ArenaState) == kArenaStateWords * sizeof(int32_t), "ArenaState must be 8 int32 words");
@@ -114,6 +118,12 @@ class Arena {
   /// Records the current position and returns a mark id (unique in the
   /// process, below 2^53). Returns kExhausted past kMaxMarks live marks.
   Status mark(uint64_t* out) noexcept;
+
+  /// Frees everything above `cursor`, leaving `count` live allocations: the
+  /// primitive under rollback, and what JavaScript calls with a position it
+  /// recorded itself. Marks above `cursor` die. kInvalidHandle when `cursor`
+  /// or `count` lie above the current ones; kOverflow as rollback.
+  Status rewind(size_t cursor, uint32_t count) noexcept;
 
   /// Frees everything allocated since `mark`. Marks taken after it die; the
   /// mark itself stays live (roll back to it again) unless `release`.

@@ -431,3 +431,66 @@ TEST(arena_asan_catches_overflow_in_a_child) {
   CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
 #endif
+
+// JavaScript rolls back by itself (lowering cursor and count, adding to
+// `released`, raising `peak`); the core folds that into exact counters.
+TEST(arena_counts_rollbacks_done_through_the_shared_words) {
+  Fixture a(MiB);
+  REQUIRE(a.arena);
+  for (int i = 0; i < 10; ++i) REQUIRE(a->alloc(100, 1) != nullptr);
+  a.state.peak = a.state.cursor;  // what the facade does at a rollback to 300 / 3
+  a.state.released += 7;
+  a.state.cursor = 300;
+  a.state.count = 3;
+  ArenaStats s = a->stats();
+  CHECK_EQ(s.live_count, 3u);
+  CHECK_EQ(s.alloc_count, 10u);
+  CHECK_EQ(s.free_count, 7u);
+  CHECK_EQ(s.peak, size_t{1000});
+  CHECK(a->verify() == Status::kOk);  // folded in, not corruption
+  CHECK_EQ(a.state.released, 0u);
+  CHECK(a->reset() == Status::kOk);
+  s = a->stats();
+  CHECK_EQ(s.alloc_count, 10u);
+  CHECK_EQ(s.free_count, 10u);
+  CHECK_EQ(s.peak, size_t{1000});
+  a.state.peak = 0x7fffffff;  // a forged peak is bounded by the capacity
+  CHECK(a->stats().peak <= a->capacity());
+}
+
+// rewind() is rollback without a mark: down only, and it kills marks above.
+TEST(arena_rewind) {
+  Fixture a(MiB);
+  REQUIRE(a.arena);
+  a->alloc(100, 1);
+  uint64_t m = 0;
+  REQUIRE(a->mark(&m) == Status::kOk);
+  a->alloc(100, 1);
+  CHECK(a->rewind(300, 2) == Status::kInvalidHandle);  // above the cursor
+  CHECK(a->rewind(150, 5) == Status::kInvalidHandle);  // more live than there are
+  CHECK(a->rewind(50, 1) == Status::kOk);
+  CHECK_EQ(a.state.cursor, 50);
+  CHECK(a->rollback(m) == Status::kInvalidHandle);  // its position was freed
+  CHECK_EQ(a->stats().free_count, 1u);
+}
+
+// An arena given up by a collected owner keeps the pages for other references.
+TEST(arena_abandon_keeps_pages_for_other_references) {
+  ArenaState st;
+  Arena* a = nullptr;
+  ArenaOptions o;
+  o.max_bytes = MiB;
+  REQUIRE(Arena::create(o, PageSource::system(), &st, &a) == Status::kOk);
+  Region* r = a->region();
+  r->retain();  // an ArrayBuffer over it
+  auto* p = static_cast<uint8_t*>(a->alloc(16, 16));
+  REQUIRE(p != nullptr);
+  p[0] = 42;
+  a->abandon();
+  CHECK(a->destroyed());
+  CHECK(!r->destroyed());
+  CHECK_EQ(p[0], 42);
+  delete a;
+  CHECK_EQ(p[0], 42);
+  r->release();
+}
