@@ -6,3 +6,5 @@ export { OffheapError, type OffheapErrorCode } from './errors';
 export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel } from './guards';
 export { toPrometheus, registerPrometheusCollector } from './metrics';
+export { Arena, type ArenaOptions, type ArenaResetOptions, type ArenaLeak, type ArenaStats } from './arena';
+export { ArenaScope, currentArena, type ArenaScopeOptions } from './arena-scope';
