@@ -7,6 +7,8 @@
  */
 class OffheapBuffer extends Uint8Array {}
 Object.setPrototypeOf(OffheapBuffer.prototype, Buffer.prototype);
+// util.inspect prints `<${constructor.name} ...>`: show views as the Buffers they are.
+Object.defineProperty(OffheapBuffer, 'name', { value: 'Buffer' });
 
 /** A Buffer over `ab[offset, offset+length)`; the caller has checked bounds. */
 export function makeView(ab: ArrayBuffer, offset: number, length: number): Buffer {

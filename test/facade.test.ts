@@ -1,5 +1,6 @@
 // The facade's building blocks: errors, validation, views, debug options, registry.
 import { describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
 import { OffheapError, invalidArgType, outOfRange } from '../lib/errors';
 import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo } from '../lib/validate';
 import { makeView } from '../lib/view';
@@ -86,6 +87,8 @@ describe('views', () => {
     expect(sub.byteOffset).toBe(129);
     expect(Buffer.compare(v.slice(0, 5), Buffer.from('hello'))).toBe(0);
     expect(Buffer.concat([v.subarray(0, 5), Buffer.from('!')]).toString()).toBe('hello!');
+    // Printed as a Buffer, not as an internal class name.
+    expect(inspect(v.subarray(0, 2))).toBe('<Buffer 68 65>');
     native.regionDestroy(h);
   });
 });
