@@ -6,11 +6,15 @@
 // memory, the depot can also count what every thread holds (stats) and take
 // back the magazines of a thread that exits (flush()).
 //
-// Layout (32-bit words, little endian; lib/magazine-block.ts mirrors it):
-//   [0, C)                      counts: handles now in each class's magazine
-//   [C, 2C)                     capacities (a copy for JS; the native copy rules)
-//   [H, H + C*kStride)          handles, kStride slots per class (H = 2C rounded up to 16)
-//   float64 at counters_byte:   [0] allocations, [1] frees made by the JS fast path
+// Classes are numbered by id k = class index + 1 here (the id is also what a
+// live slot's state byte holds, so a free indexes the block with it).
+// Layout (32-bit words; lib/magazine-block.ts mirrors it), C classes:
+//   [k]            top of class k: the word index one past its last handle
+//   [C + 1 + k]    end of class k: its top when full
+//   [H + 64(k-1), H + 64(k-1) + cap_k)   the handles of class k (H = 64-word aligned,
+//                  so a magazine is empty exactly when top % 64 == 0)
+//   float64 at counters_byte:  [0] handles refilled, [1] frees by the fast
+//                  path, [2] handles drained; allocations = [1] + [0] - [2] - held
 #pragma once
 
 #include <cstddef>
@@ -29,7 +33,7 @@ class Depot {
   virtual Status pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got) noexcept = 0;
   /// Takes back n handles of class `cls`, each validated (range, slot start,
   /// class, cached state). Rejected ones are left alone; the first one's
-  /// offset goes to *bad and its status is returned.
+  /// offset goes to *bad and kCorrupted is returned.
   virtual Status push_batch(uint32_t cls, const int32_t* in, uint32_t n, uint32_t* bad) noexcept = 0;
 
  protected:
@@ -38,47 +42,56 @@ class Depot {
 
 class MagazineBlock {
  public:
-  /// Handle slots per class; a class's capacity is at most this.
+  /// Words per class of handles; a class's capacity is below it.
   static constexpr uint32_t kStride = 64;
-  static constexpr uint32_t kCounterAllocs = 0;
+  static constexpr uint32_t kCounterRefilled = 0;
   static constexpr uint32_t kCounterFrees = 1;
+  static constexpr uint32_t kCounterDrained = 2;
+  static constexpr uint32_t kCounters = 3;
 
   /// Word and byte offsets of the parts of a block for `classes` classes.
   struct Layout {
-    uint32_t counts;         ///< word index of counts[0]
-    uint32_t caps;           ///< word index of caps[0]
-    uint32_t handles;        ///< word index of the first class's handles
-    uint32_t stride;         ///< words per class of handles
+    uint32_t tops;           ///< word index of tops[0] (tops[k] for id k)
+    uint32_t ends;           ///< word index of ends[0]
+    uint32_t handles;        ///< word index of class id 1's handles
     uint32_t counters_byte;  ///< byte offset of the float64 counters
     uint32_t bytes;          ///< total size of the block
   };
   static Layout layout(uint32_t classes) noexcept;
 
   /// A block over `mem` (layout(classes).bytes, zeroed) with these capacities
-  /// (each 2..kStride, even); writes the JS copy of the capacities.
+  /// (each 2..kStride-1); writes every class's top (empty) and end.
   MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps) noexcept;
 
   uint32_t classes() const noexcept { return classes_; }
+  int32_t* words() const noexcept { return words_; }
+  /// First handle slot (word index) of class index `cls`.
+  uint32_t base(uint32_t cls) const noexcept { return layout_.handles + cls * kStride; }
   uint32_t capacity(uint32_t cls) const noexcept { return caps_[cls]; }
-  int32_t* handles(uint32_t cls) const noexcept { return words_ + layout_.handles + cls * kStride; }
-  /// The count slot of a class (written by JS; read here atomically).
-  int32_t count(uint32_t cls) const noexcept;
+  /// Handles held for `cls` (0 when its top was scribbled on).
+  uint32_t cached(uint32_t cls) const noexcept;
+  /// Sets the count of `cls` (tests; refill/drain do it themselves).
   void set_count(uint32_t cls, int32_t n) noexcept;
   double counter(uint32_t which) const noexcept;
   double* counters() const noexcept;
+  /// Allocations made from this block: frees + refilled - drained - held.
+  double allocations() const noexcept;
 
   /// Fills the magazine of `cls` up to half its capacity from the depot;
   /// *got = handles added. kExhausted when the depot had none.
   Status refill(Depot& depot, uint32_t cls, uint32_t* got) noexcept;
-  /// Returns handles [keep, count) of `cls` to the depot; count becomes keep.
+  /// Returns handles beyond the first `keep` of `cls` to the depot.
   Status drain(Depot& depot, uint32_t cls, uint32_t keep, uint32_t* bad) noexcept;
   /// Returns every handle of every class (destroy, thread exit).
   Status flush(Depot& depot, uint32_t* bad) noexcept;
 
-  /// Handles now held for `cls` (0 when the count was scribbled on).
-  uint32_t cached(uint32_t cls) const noexcept;
-
  private:
+  int32_t top(uint32_t cls) const noexcept;
+  void set_top(uint32_t cls, int32_t top) noexcept;
+  void add_counter(uint32_t which, double n) noexcept;
+  /// The count of `cls`, or -1 when its top lies outside the class's slots.
+  int32_t count(uint32_t cls) const noexcept;
+
   int32_t* words_;
   uint32_t classes_;
   Layout layout_;

@@ -56,18 +56,15 @@ Status SlabAllocator::create(const SlabConfig& config, PageSource& source, SlabA
   a->sizes_ = std::move(sizes);
   const size_t bytes = align_up(config.max_bytes, slab);
   a->slab_count_ = static_cast<uint32_t>(bytes >> a->slab_shift_);
-  const size_t state_bytes = align_up(StateTable::bytes_for(bytes, kGranuleShift), 8);
-  a->slab_classes_offset_ = state_bytes;
   Status st = Region::create(bytes, source, &a->region_);
-  if (st == Status::kOk) st = Region::create(state_bytes + a->slab_count_, source, &a->meta_);
+  if (st == Status::kOk) st = Region::create(StateTable::kBytes, source, &a->meta_);
   a->slabs_ = static_cast<SlabMeta*>(std::calloc(a->slab_count_, sizeof(SlabMeta)));
   if (st == Status::kOk && a->slabs_ == nullptr) st = Status::kOsFailure;
   if (st != Status::kOk) {
     delete a;
     return st;
   }
-  a->states_ = StateTable(reinterpret_cast<uint32_t*>(a->meta_->base()), bytes, kGranuleShift);
-  std::memset(a->meta_->base() + state_bytes, kClassNone, a->slab_count_);
+  a->states_ = StateTable(a->meta_->base(), bytes);
   a->init_classes();
   a->used_.assign((a->slab_count_ + 63) / 64, 0);
   if (a->slab_count_ % 64) a->used_.back() = ~0ull << (a->slab_count_ % 64);
@@ -81,16 +78,16 @@ void SlabAllocator::init_classes() {
   mag_caps_.resize(n);
   divisors_.resize(n);
   lists_.assign(n, ClassList{});
-  class_index_.assign(max_small() / kGranule + 1, 0);
+  class_ids_.assign(max_small() / kGranule + 1, 0);
   uint32_t c = 0;
-  for (uint32_t g = 0; g < class_index_.size(); ++g) {
+  for (uint32_t g = 0; g < class_ids_.size(); ++g) {
     while (sizes_[c] < g * kGranule) ++c;
-    class_index_[g] = static_cast<uint8_t>(c);
+    class_ids_[g] = static_cast<uint8_t>(c + 1);
   }
   for (uint32_t i = 0; i < n; ++i) {
     const uint32_t size = sizes_[i];
     per_slab_[i] = static_cast<uint32_t>(slab_bytes() / size);
-    const uint32_t batch = std::clamp<uint32_t>(static_cast<uint32_t>(kMagazineBytes / size), 2, MagazineBlock::kStride / 2);
+    const uint32_t batch = std::clamp<uint32_t>(static_cast<uint32_t>(kMagazineBytes / size), 1, MagazineBlock::kStride / 2 - 1);
     mag_caps_[i] = 2 * batch;
     const uint32_t shift = static_cast<uint32_t>(std::countr_zero(size));
     const uint32_t odd = size >> shift;
@@ -172,10 +169,6 @@ void SlabAllocator::return_slabs(uint32_t first, uint32_t n) noexcept {
   first_free_word_ = std::min(first_free_word_, first >> 6);
 }
 
-void SlabAllocator::set_slab_class(uint32_t slab, uint8_t cls) noexcept {
-  std::atomic_ref<uint8_t>(meta_->base()[slab_classes_offset_ + slab]).store(cls, std::memory_order_release);
-}
-
 void SlabAllocator::list_push(uint8_t list, uint32_t cls, uint32_t slab) noexcept {
   ClassList& l = lists_[cls];
   SlabMeta& m = slabs_[slab];
@@ -226,7 +219,6 @@ uint32_t SlabAllocator::take_slab(uint32_t cls) noexcept {
   m.free_head = kNil;
   m.cls = static_cast<uint8_t>(cls);
   list_push(kListPartial, cls, s);
-  set_slab_class(s, static_cast<uint8_t>(cls));
   return s;
 }
 
@@ -241,14 +233,13 @@ bool SlabAllocator::release_slab(uint32_t slab) noexcept {
   const auto last = static_cast<uint8_t>(m.cls + 1);
   m = SlabMeta{};
   m.last = last;
-  set_slab_class(slab, kClassNone);
   return_slabs(slab, 1);
   return true;
 }
 
 // ---- objects ----
 
-Status SlabAllocator::pop_one(uint32_t cls, SlotState to, uint32_t* off, uint32_t* bad) noexcept {
+Status SlabAllocator::pop_one(uint32_t cls, uint8_t to, uint32_t* off, uint32_t* bad) noexcept {
   uint32_t s = lists_[cls].head[kListPartial - 1];
   if (s == kNil && (s = take_slab(cls)) == kNil) return Status::kExhausted;
   SlabMeta& m = slabs_[s];
@@ -308,7 +299,7 @@ OFFHEAP_NOINLINE bool SlabAllocator::poison_intact(size_t off, uint32_t size, ui
   return false;
 }
 
-Status SlabAllocator::push_one(uint32_t off, int32_t cls, SlotState from) noexcept {
+Status SlabAllocator::push_one(uint32_t off, int32_t cls, uint8_t from) noexcept {
   if (!states_.valid(off)) return Status::kInvalidHandle;
   const uint32_t s = off >> slab_shift_;
   SlabMeta& m = slabs_[s];
@@ -318,7 +309,7 @@ Status SlabAllocator::push_one(uint32_t off, int32_t cls, SlotState from) noexce
   const uint32_t x = off - static_cast<uint32_t>(slab_offset(s));
   if (x >= m.carved * size || !divisors_[m.cls].divides(x)) return Status::kInvalidHandle;
   if (m.out == 0) return Status::kCorrupted;
-  const SlotState found = states_.exchange_if(off, from, SlotState::kFree);
+  const uint8_t found = states_.exchange_if(off, from, SlotState::kFree);
   if (found != from) return found == SlotState::kNone ? Status::kInvalidHandle : Status::kDoubleFree;
   uint8_t* p = region_->base() + off;
   if (poison_) guards::fill(p, size, guards::kFillFreed);
@@ -382,7 +373,7 @@ Status SlabAllocator::alloc(size_t size, uint32_t* off, uint32_t* bad) noexcept 
     usable = st == Status::kOk ? slabs_[*off >> slab_shift_].bytes : 0;
   } else {
     const uint32_t cls = class_for(need);
-    st = pop_one(cls, SlotState::kLive, off, bad);
+    st = pop_one(cls, static_cast<uint8_t>(cls + 1), off, bad);
     usable = sizes_[cls];
   }
   if (st != Status::kOk) {
@@ -413,18 +404,18 @@ Status SlabAllocator::alloc_large(size_t need, uint32_t* off) noexcept {
   m.list = kListLarge;
   m.run = static_cast<uint32_t>(n);
   m.bytes = static_cast<uint32_t>(usable);
-  set_slab_class(s, kClassLarge);
   region_->add_committed(static_cast<ptrdiff_t>(usable));
   large_count_++;
   large_bytes_ += usable;
   *off = static_cast<uint32_t>(slab_offset(s));
-  states_.set(*off, SlotState::kLive);
+  states_.set(*off, SlotState::kLiveLarge);
   return Status::kOk;
 }
 
 Status SlabAllocator::free(uint32_t off, uint32_t* bad) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!states_.valid(off) || states_.get(off) != SlotState::kLive) return classify_locked(off);
+  const Status why = classify_locked(off);
+  if (why != Status::kOk) return why;
   const SlabMeta& m = slabs_[off >> slab_shift_];
   const bool large = m.list == kListLarge;
   Status result = Status::kOk;
@@ -438,7 +429,7 @@ Status SlabAllocator::free(uint32_t off, uint32_t* bad) noexcept {
       *bad = static_cast<uint32_t>(off + it->second + at);
     }
   }
-  const Status st = large ? free_large(off) : push_one(off, -1, SlotState::kLive);
+  const Status st = large ? free_large(off) : push_one(off, -1, static_cast<uint8_t>(m.cls + 1));
   if (st != Status::kOk) return st;
   if (it != requested_.end()) requested_.erase(it);
   single_frees_++;
@@ -456,7 +447,6 @@ Status SlabAllocator::free_large(uint32_t off) noexcept {
   large_bytes_ -= usable;
   for (uint32_t i = 0; i < n; ++i) slabs_[s + i] = SlabMeta{};
   slabs_[s].last = kLastLarge;
-  set_slab_class(s, kClassNone);
   return_slabs(s, n);
   return Status::kOk;
 }
@@ -473,7 +463,7 @@ Status SlabAllocator::detach(MagazineBlock* block, uint32_t* bad) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   for (size_t i = 0; i < blocks_.size(); ++i) {
     if (blocks_[i] != block) continue;
-    retired_allocs_ += block->counter(MagazineBlock::kCounterAllocs);
+    retired_allocs_ += block->allocations();
     retired_frees_ += block->counter(MagazineBlock::kCounterFrees);
     blocks_.erase(blocks_.begin() + static_cast<ptrdiff_t>(i));
     break;

@@ -66,12 +66,12 @@ struct SlabStats {
 
 class SlabAllocator final : public Depot, public Shareable {
  public:
+  using StateTable = BasicStateTable<4>;
   static constexpr uint32_t kShareKind = 0x534C4142;  ///< 'SLAB'
   static constexpr uint32_t kGranuleShift = 4;  ///< classes are multiples of 16 bytes
   static constexpr uint32_t kGranule = 1u << kGranuleShift;
-  static constexpr uint32_t kMaxClasses = 250;
-  static constexpr uint8_t kClassLarge = 0xFE;  ///< slab-class byte of a large run's first slab
-  static constexpr uint8_t kClassNone = 0xFF;   ///< slab-class byte of any other slab not serving a class
+  static constexpr uint32_t kMaxClasses = 250;  ///< class ids 1..250 fit a state byte
+  static_assert(kMaxClasses <= SlotState::kMaxLive && StateTable::kShift == kGranuleShift);
   static constexpr size_t kMinSlabBytes = 4096;
   static constexpr size_t kMaxSlabBytes = size_t{1} << 24;
 
@@ -95,10 +95,8 @@ class SlabAllocator final : public Depot, public Shareable {
 
   // ---- geometry (immutable after create) ----
   Region* region() const noexcept { return region_; }
-  /// States (StateTable words) then one class byte per slab.
+  /// The state table's reservation (StateTable::kBytes, committed where used).
   Region* meta() const noexcept { return meta_; }
-  size_t slab_classes_offset() const noexcept { return slab_classes_offset_; }
-  const uint8_t* slab_classes() const noexcept { return meta_->base() + slab_classes_offset_; }
   StateTable& states() noexcept { return states_; }
   uint32_t slab_shift() const noexcept { return slab_shift_; }
   size_t slab_bytes() const noexcept { return size_t{1} << slab_shift_; }
@@ -106,9 +104,9 @@ class SlabAllocator final : public Depot, public Shareable {
   uint32_t class_size(uint32_t cls) const noexcept { return sizes_[cls]; }
   uint32_t objects_per_slab(uint32_t cls) const noexcept { return per_slab_[cls]; }
   uint32_t max_small() const noexcept { return sizes_.back(); }
-  /// Size -> class table, indexed by (size + 15) >> 4 for size <= max_small().
-  const std::vector<uint8_t>& class_index() const noexcept { return class_index_; }
-  uint32_t class_for(size_t size) const noexcept { return class_index_[(size + kGranule - 1) >> kGranuleShift]; }
+  /// Size -> class id (index + 1) table, indexed by (size + 15) >> 4 for size <= max_small().
+  const std::vector<uint8_t>& class_ids() const noexcept { return class_ids_; }
+  uint32_t class_for(size_t size) const noexcept { return class_ids_[(size + kGranule - 1) >> kGranuleShift] - 1u; }
   const std::vector<uint32_t>& magazine_capacities() const noexcept { return mag_caps_; }
   bool poison() const noexcept { return poison_; }
   uint32_t red_zone() const noexcept { return red_zone_; }
@@ -174,11 +172,10 @@ class SlabAllocator final : public Depot, public Shareable {
   void list_push(uint8_t list, uint32_t cls, uint32_t slab) noexcept;
   void list_remove(uint32_t slab) noexcept;
   void relist(uint32_t slab) noexcept;
-  Status pop_one(uint32_t cls, SlotState to, uint32_t* off, uint32_t* bad) noexcept;
-  Status push_one(uint32_t off, int32_t cls, SlotState from) noexcept;
+  Status pop_one(uint32_t cls, uint8_t to, uint32_t* off, uint32_t* bad) noexcept;
+  Status push_one(uint32_t off, int32_t cls, uint8_t from) noexcept;
   Status alloc_large(size_t size, uint32_t* off) noexcept;
   Status free_large(uint32_t off) noexcept;
-  void set_slab_class(uint32_t slab, uint8_t cls) noexcept;
   uint64_t cached_count(uint32_t cls) const noexcept;
   uint64_t live_count(uint32_t cls) const noexcept;
   uint64_t live_bytes() const noexcept;
@@ -192,7 +189,6 @@ class SlabAllocator final : public Depot, public Shareable {
   Region* region_ = nullptr;
   Region* meta_ = nullptr;
   StateTable states_;
-  size_t slab_classes_offset_ = 0;
   uint32_t slab_shift_ = 16;
   uint32_t slab_count_ = 0;
   uint32_t retain_ = 1;
@@ -201,7 +197,7 @@ class SlabAllocator final : public Depot, public Shareable {
 
   std::vector<uint32_t> sizes_;        ///< bytes per object, per class
   std::vector<uint32_t> per_slab_;     ///< slots per slab, per class
-  std::vector<uint8_t> class_index_;   ///< (size + 15) >> 4 -> class
+  std::vector<uint8_t> class_ids_;     ///< (size + 15) >> 4 -> class id
   std::vector<uint32_t> mag_caps_;     ///< magazine capacity per class
   std::vector<Divisor> divisors_;      ///< slot-start test per class
   std::vector<ClassList> lists_;       ///< partial / full / empty lists per class

@@ -1,10 +1,16 @@
 // SlabCache: one thread's magazines over a SlabAllocator, in C++. It is the
-// native mirror of the JavaScript fast path (lib/slab.ts): a size -> class
-// table read, a magazine pop and one atomic OR on the state table to
-// allocate; a state CAS, a slab-class read and a magazine push to free; a
-// batch crosses the depot's mutex only when a magazine is empty or full.
-// Used by the core's tests and benchmarks; not thread-safe itself (one per
-// thread), but any number of caches may share one allocator.
+// native mirror of the JavaScript fast path (lib/slab.ts), step for step:
+//   alloc: size -> class id (one table read), pop the class's magazine, write
+//          the id into the slot's state byte;
+//   free:  one state-byte read says live (and of which class) or not, mark it
+//          cached, push it on that class's magazine;
+// so the release-mode guards (double free, interior, foreign or unaligned
+// offsets) cost one byte read. Only an empty or full magazine crosses the
+// depot's mutex, with a batch.
+//
+// Shared = true: caches on several threads share the allocator; the free's
+// live -> cached change is a CAS (two threads may free one handle at once).
+// Shared = false: one thread uses the allocator (an unshared JS allocator).
 #pragma once
 
 #include <atomic>
@@ -16,50 +22,50 @@
 
 namespace offheap {
 
-class SlabCache {
+template <bool Shared>
+class BasicSlabCache {
  public:
   /// Attaches to `a` (which must outlive the cache). ok() is false when the
   /// block could not be allocated.
-  explicit SlabCache(SlabAllocator& a) noexcept
+  explicit BasicSlabCache(SlabAllocator& a) noexcept
       : a_(a),
         layout_(MagazineBlock::layout(a.classes())),
         mem_(std::calloc(1, layout_.bytes)),
         block_(mem_, a.classes(), a.magazine_capacities()),
-        counts_(static_cast<int32_t*>(mem_) + layout_.counts),
-        handles_(static_cast<int32_t*>(mem_) + layout_.handles),
-        counters_(block_.counters()),
-        class_index_(a.class_index().data()),
-        slab_classes_(a.slab_classes()),
-        caps_(a.magazine_capacities().data()) {
+        words_(static_cast<int32_t*>(mem_)),
+        states_(a.states().bytes()),
+        class_ids_(a.class_ids().data()),
+        ends_(layout_.ends),
+        max_small_(a.max_small()),
+        classes_(a.classes()) {
     if (mem_ != nullptr) a_.attach(&block_);
   }
 
-  ~SlabCache() {
+  ~BasicSlabCache() {
     if (mem_ == nullptr) return;
+    publish();
     uint32_t bad;
     a_.detach(&block_, &bad);
     std::free(mem_);
   }
 
-  SlabCache(const SlabCache&) = delete;
-  SlabCache& operator=(const SlabCache&) = delete;
+  BasicSlabCache(const BasicSlabCache&) = delete;
+  BasicSlabCache& operator=(const BasicSlabCache&) = delete;
 
   bool ok() const noexcept { return mem_ != nullptr; }
   MagazineBlock& block() noexcept { return block_; }
 
   /// Allocates `size` bytes; *off is the handle (byte offset into the region).
   Status alloc(size_t size, uint32_t* off) noexcept {
-    if (OFFHEAP_UNLIKELY(size > a_.max_small())) return alloc_single(size, off);
-    const uint32_t c = class_index_[(size + SlabAllocator::kGranule - 1) >> SlabAllocator::kGranuleShift];
-    int32_t n = count(c);
-    if (OFFHEAP_UNLIKELY(n == 0)) {
-      const Status st = refill(c, &n);
-      if (st != Status::kOk) return st;
-    }
-    set_count(c, --n);
-    const auto h = static_cast<uint32_t>(handles_[c * MagazineBlock::kStride + n]);
-    a_.states().cached_to_live(h);
-    counters_[MagazineBlock::kCounterAllocs] += 1;
+    if (OFFHEAP_UNLIKELY(size > max_small_)) return alloc_single(size, off);
+    const uint32_t k = class_ids_[(size + SlabAllocator::kGranule - 1) >> SlabAllocator::kGranuleShift];
+    int32_t top = word(k);
+    if (OFFHEAP_UNLIKELY(top % MagazineBlock::kStride == 0) && (top = refill(k)) % MagazineBlock::kStride == 0)
+      return refill_failed();
+    set_word(k, --top);
+    const auto h = static_cast<uint32_t>(words_[top]);
+    if constexpr (Shared) std::atomic_ref<uint8_t>(states_[h >> SlabAllocator::kGranuleShift]).store(static_cast<uint8_t>(k), std::memory_order_relaxed);
+    else states_[h >> SlabAllocator::kGranuleShift] = static_cast<uint8_t>(k);
     *off = h;
     return Status::kOk;
   }
@@ -67,52 +73,67 @@ class SlabCache {
   /// Frees a handle from alloc() of any cache of the same allocator.
   /// kDoubleFree / kInvalidHandle for anything else.
   Status free(uint32_t off) noexcept {
-    StateTable& states = a_.states();
-    if (OFFHEAP_UNLIKELY(!states.valid(off))) return Status::kInvalidHandle;
-    const uint32_t c = slab_classes_[off >> a_.slab_shift()];
-    if (OFFHEAP_UNLIKELY(c >= a_.classes())) return free_single(off);
-    if (OFFHEAP_UNLIKELY(states.exchange_if(off, SlotState::kLive, SlotState::kCached) != SlotState::kLive))
-      return not_live(off);
-    int32_t n = count(c);
-    if (OFFHEAP_UNLIKELY(static_cast<uint32_t>(n) == caps_[c])) {
-      const Status st = drain(c, &n);
-      if (st != Status::kOk) return st;
+    if (OFFHEAP_UNLIKELY((off & (0x80000000u | (SlabAllocator::kGranule - 1))) != 0)) return Status::kInvalidHandle;
+    uint8_t& state = states_[off >> SlabAllocator::kGranuleShift];
+    const uint32_t k = Shared ? std::atomic_ref<uint8_t>(state).load(std::memory_order_relaxed) : state;
+    if (OFFHEAP_UNLIKELY(k - 1 >= classes_)) return free_slow(off);  // large, free already, or no slot
+    if constexpr (Shared) {
+      uint8_t want = static_cast<uint8_t>(k);
+      if (!std::atomic_ref<uint8_t>(state).compare_exchange_strong(want, SlotState::kCached)) return free_slow(off);
+    } else {
+      state = SlotState::kCached;
     }
-    handles_[c * MagazineBlock::kStride + n] = static_cast<int32_t>(off);
-    set_count(c, n + 1);
-    counters_[MagazineBlock::kCounterFrees] += 1;
+    int32_t top = word(k);
+    if (OFFHEAP_UNLIKELY(top == word(ends_ + k))) top = drain(k);
+    words_[top] = static_cast<int32_t>(off);
+    set_word(k, top + 1);
+    ++frees_;
     return Status::kOk;
   }
 
   /// Returns every cached handle to the depot (so empty slabs can be trimmed).
   Status flush() noexcept {
+    publish();
     uint32_t bad;
     return block_.flush(a_, &bad);
   }
 
  private:
-  int32_t count(uint32_t c) const noexcept {
-    return std::atomic_ref<int32_t>(counts_[c]).load(std::memory_order_relaxed);
+  int32_t word(uint32_t i) const noexcept {
+    if constexpr (Shared) return std::atomic_ref<int32_t>(words_[i]).load(std::memory_order_relaxed);
+    else return words_[i];
   }
-  void set_count(uint32_t c, int32_t n) noexcept {
-    std::atomic_ref<int32_t>(counts_[c]).store(n, std::memory_order_relaxed);
+  void set_word(uint32_t i, int32_t v) noexcept {
+    if constexpr (Shared) std::atomic_ref<int32_t>(words_[i]).store(v, std::memory_order_relaxed);
+    else words_[i] = v;
   }
 
-  OFFHEAP_NOINLINE Status refill(uint32_t c, int32_t* n) noexcept {
+  /// The fast path counts frees as an integer; the block's counter (a double,
+  /// as JS keeps it) is brought up to date at every slow path.
+  void publish() noexcept {
+    std::atomic_ref<double>(block_.counters()[MagazineBlock::kCounterFrees])
+        .store(static_cast<double>(frees_), std::memory_order_relaxed);
+  }
+
+  OFFHEAP_NOINLINE int32_t refill(uint32_t k) noexcept {
+    publish();
     uint32_t got;
-    const Status st = block_.refill(a_, c, &got);
-    *n = count(c);
-    return *n > 0 ? Status::kOk : (st == Status::kOk ? Status::kExhausted : st);
+    last_ = block_.refill(a_, k - 1, &got);
+    return word(k);
   }
 
-  OFFHEAP_NOINLINE Status drain(uint32_t c, int32_t* n) noexcept {
+  OFFHEAP_NOINLINE Status refill_failed() noexcept { return last_ == Status::kOk ? Status::kExhausted : last_; }
+
+  OFFHEAP_NOINLINE int32_t drain(uint32_t k) noexcept {
+    publish();
     uint32_t bad;
-    const Status st = block_.drain(a_, c, caps_[c] / 2, &bad);
-    *n = count(c);
-    return st;
+    block_.drain(a_, k - 1, block_.capacity(k - 1) / 2, &bad);
+    return word(k);
   }
 
-  OFFHEAP_NOINLINE Status not_live(uint32_t off) noexcept {
+  OFFHEAP_NOINLINE Status free_slow(uint32_t off) noexcept {
+    uint32_t bad;
+    if (states_[off >> SlabAllocator::kGranuleShift] == SlotState::kLiveLarge) return a_.free(off, &bad);
     const Status st = a_.classify(off);
     return st == Status::kOk ? Status::kInvalidHandle : st;  // freed meanwhile by another thread
   }
@@ -122,21 +143,23 @@ class SlabCache {
     return a_.alloc(size, off, &bad);
   }
 
-  OFFHEAP_NOINLINE Status free_single(uint32_t off) noexcept {
-    uint32_t bad;
-    return a_.free(off, &bad);
-  }
-
   SlabAllocator& a_;
   MagazineBlock::Layout layout_;
   void* mem_;
   MagazineBlock block_;
-  int32_t* counts_;
-  int32_t* handles_;
-  double* counters_;
-  const uint8_t* class_index_;
-  const uint8_t* slab_classes_;
-  const uint32_t* caps_;
+  int32_t* words_;             ///< the block: tops, ends, handles
+  uint8_t* states_;            ///< the allocator's state bytes
+  const uint8_t* class_ids_;   ///< (size + 15) >> 4 -> class id
+  uint32_t ends_;              ///< word index of ends[0]
+  uint32_t max_small_;
+  uint32_t classes_;
+  uint64_t frees_ = 0;
+  Status last_ = Status::kOk;
 };
+
+/// Caches on several threads over one allocator.
+using SlabCache = BasicSlabCache<true>;
+/// The one cache of an allocator used by one thread only.
+using LocalSlabCache = BasicSlabCache<false>;
 
 }  // namespace offheap

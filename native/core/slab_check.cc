@@ -19,12 +19,9 @@ Status SlabAllocator::classify(uint32_t off) noexcept {
 
 Status SlabAllocator::classify_locked(uint32_t off) noexcept {
   if (!states_.valid(off)) return Status::kInvalidHandle;
-  switch (states_.get(off)) {
-    case SlotState::kLive: return Status::kOk;
-    case SlotState::kFree:
-    case SlotState::kCached: return Status::kDoubleFree;
-    case SlotState::kNone: break;
-  }
+  const uint8_t state = states_.get(off);
+  if (state == SlotState::kFree || state == SlotState::kCached) return Status::kDoubleFree;
+  if (state != SlotState::kNone) return Status::kOk;  // live: a class id or a large run
   // Not a slot start now; but a slot start or run of a slab given back since
   // was most likely freed twice.
   const SlabMeta& m = slabs_[off >> slab_shift_];
@@ -98,7 +95,7 @@ void SlabAllocator::stats(SlabStats* out) noexcept {
   double allocs = retired_allocs_ + static_cast<double>(single_allocs_);
   double frees = retired_frees_ + static_cast<double>(single_frees_);
   for (const MagazineBlock* b : blocks_) {
-    allocs += b->counter(MagazineBlock::kCounterAllocs);
+    allocs += b->allocations();
     frees += b->counter(MagazineBlock::kCounterFrees);
   }
   s.alloc_count = static_cast<uint64_t>(allocs);
@@ -128,12 +125,10 @@ Status SlabAllocator::verify(uint32_t* bad) noexcept {
   for (uint32_t s = 0; s < slab_count_; ++s) {
     const SlabMeta& m = slabs_[s];
     const bool used = (used_[s >> 6] >> (s & 63)) & 1;
-    const uint8_t cls_byte = slab_classes()[s];
     *bad = static_cast<uint32_t>(slab_offset(s));
     if (used != (m.list != kListNone)) return Status::kCorrupted;
     if (m.list == kListLarge) {
-      if (m.run == 0 || s + m.run > slab_count_ || cls_byte != kClassLarge ||
-          states_.get(slab_offset(s)) != SlotState::kLive)
+      if (m.run == 0 || s + m.run > slab_count_ || states_.get(slab_offset(s)) != SlotState::kLiveLarge)
         return Status::kCorrupted;
       for (uint32_t i = 1; i < m.run; ++i)
         if (slabs_[s + i].list != kListLargeTail) return Status::kCorrupted;
@@ -141,10 +136,9 @@ Status SlabAllocator::verify(uint32_t* bad) noexcept {
     } else if (m.list == kListLargeTail) {
       return Status::kCorrupted;  // a tail not reached from its head
     } else if (m.list != kListNone) {
-      if (cls_byte != m.cls) return Status::kCorrupted;
       const Status st = verify_slab(s, bad);
       if (st != Status::kOk) return st;
-    } else if (cls_byte != kClassNone) {
+    } else if (states_.get(slab_offset(s)) != SlotState::kNone) {
       return Status::kCorrupted;
     }
   }
@@ -152,7 +146,7 @@ Status SlabAllocator::verify(uint32_t* bad) noexcept {
   if (st != Status::kOk) return st;
   for (const auto& [off, size] : requested_) {
     *bad = off;
-    if (states_.get(off) != SlotState::kLive) return Status::kCorrupted;
+    if (classify_locked(off) != Status::kOk) return Status::kCorrupted;
     const SlabMeta& m = slabs_[off >> slab_shift_];
     if (red_zone_ == 0) continue;
     const size_t usable = m.list == kListLarge ? m.bytes : sizes_[m.cls];
@@ -197,9 +191,10 @@ Status SlabAllocator::verify_slab(uint32_t s, uint32_t* bad) noexcept {
   // Every carved slot's state agrees with the counts; nothing past the carve.
   uint32_t free = 0, out = 0;
   for (uint32_t i = 0; i < m.carved; ++i) {
-    const SlotState st = states_.get(base + size_t{i} * size);
-    if (st == SlotState::kNone) return Status::kCorrupted;
-    (st == SlotState::kFree ? free : out)++;
+    const uint8_t st = states_.get(base + size_t{i} * size);
+    if (st == SlotState::kFree) free++;
+    else if (st == SlotState::kCached || st == m.cls + 1) out++;
+    else return Status::kCorrupted;
   }
   if (free != m.free_count || out != m.out) return Status::kCorrupted;
   const uint8_t want = m.out == 0 ? kListEmpty : (m.free_head == kNil && m.carved == per_slab_[m.cls]) ? kListFull : kListPartial;

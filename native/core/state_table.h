@@ -1,14 +1,15 @@
-// Two bits of state per granule (16 bytes for the slab allocator) of a
-// region, kept OUTSIDE the region in memory that JavaScript reads as an
-// Int32Array too: it is what makes the JS fast path's double-free and
-// interior-pointer checks one array read. Only the first granule of a slot
-// ever holds a state other than kNone, so "is this a live slot start" and
-// "was it freed" are the same O(1) lookup.
+// One byte of state per granule (16 bytes for the slab allocator) of a
+// region, kept OUTSIDE the region in memory that JavaScript reads as a
+// Uint8Array too. Only the first granule of a slot ever holds a state other
+// than kNone, and a live slot's byte is its class id, so one byte read is
+// the whole O(1) check of a free on the fast path (JS and C++): live (and of
+// which class), freed already, or not a slot start at all.
 //
-// Several threads (JS fast paths and the native depot) change states of
-// different granules that share a 32-bit word, so every change here is an
-// atomic read-modify-write on the word; JS uses Atomics on shared
-// allocators for the same reason.
+// The table spans 2 GiB of offsets whatever the region's size (reserved, so
+// only the pages of slabs in use are ever committed): any offset below 2^31
+// indexes it without a bounds check. Threads change states of different
+// granules independently (bytes); a transition that must not race (live ->
+// cached on a free, which two threads could attempt at once) is a CAS.
 #pragma once
 
 #include <atomic>
@@ -17,88 +18,59 @@
 
 namespace offheap {
 
-/// The life of a slot, as the state table records it. The encoding is part of
-/// the JS contract (lib/state-table.ts): kCached <-> kLive is bit 0 alone.
-enum class SlotState : uint32_t {
-  kNone = 0,    ///< not a slot start, never carved, or its slab was released
-  kFree = 1,    ///< on its slab's free list (in the depot)
-  kCached = 2,  ///< free, in some thread's magazine
-  kLive = 3,    ///< allocated to the user
+/// What a state byte says (part of the JS contract, lib/state-table.ts).
+struct SlotState {
+  static constexpr uint8_t kNone = 0;         ///< not a slot start, never carved, or given back
+  static constexpr uint8_t kMaxLive = 0xFC;   ///< 1..kMaxLive: live, the value is the class id
+  static constexpr uint8_t kLiveLarge = 0xFD; ///< live, a large run of its own
+  static constexpr uint8_t kCached = 0xFE;    ///< free, in some thread's magazine
+  static constexpr uint8_t kFree = 0xFF;      ///< free, on its slab's free list (in the depot)
 };
 
-class StateTable {
+/// The table for granules of 2^Shift bytes.
+template <uint32_t Shift>
+class BasicStateTable {
  public:
-  StateTable() = default;
-  /// A view over `words` (bytes_for() bytes, zeroed) covering `region_bytes`
-  /// in granules of 2^granule_shift bytes.
-  StateTable(uint32_t* words, size_t region_bytes, uint32_t granule_shift) noexcept
-      : words_(words), region_bytes_(region_bytes), shift_(granule_shift) {}
+  static constexpr uint32_t kShift = Shift;
+  /// Offsets below this index the table (2 GiB, the largest region).
+  static constexpr size_t kSpan = size_t{1} << 31;
+  static constexpr size_t kBytes = kSpan >> Shift;
 
-  /// Bytes of table for a region of `region_bytes` (16 granules per word).
-  static constexpr size_t bytes_for(size_t region_bytes, uint32_t granule_shift) noexcept {
-    return (((region_bytes >> granule_shift) + 15) / 16) * 4;
-  }
+  BasicStateTable() = default;
+  /// A view over `bytes` (kBytes of zeroed memory) for a region of `region_bytes`.
+  BasicStateTable(uint8_t* bytes, size_t region_bytes) noexcept : bytes_(bytes), region_bytes_(region_bytes) {}
 
   /// True when `off` is inside the region and granule-aligned.
   bool valid(size_t off) const noexcept {
-    return off < region_bytes_ && (off & ((size_t{1} << shift_) - 1)) == 0;
+    return off < region_bytes_ && (off & ((size_t{1} << Shift) - 1)) == 0;
   }
 
-  /// The state of the granule at byte offset `off` (valid(off) holds).
-  SlotState get(size_t off) const noexcept {
-    return static_cast<SlotState>((word(off).load(std::memory_order_acquire) >> bit(off)) & 3u);
+  /// The state of the granule at `off` (valid(off) holds).
+  uint8_t get(size_t off) const noexcept { return ref(off).load(std::memory_order_acquire); }
+  /// Sets the state of the granule at `off`.
+  void set(size_t off, uint8_t s) noexcept { ref(off).store(s, std::memory_order_release); }
+  /// Sets `to` if the state is `from`; returns the state found (== from on success).
+  uint8_t exchange_if(size_t off, uint8_t from, uint8_t to) noexcept {
+    uint8_t found = from;
+    ref(off).compare_exchange_strong(found, to, std::memory_order_acq_rel);
+    return found;
   }
 
-  /// Sets the state of the granule at `off`, whatever it was.
-  void set(size_t off, SlotState s) noexcept {
-    auto w = word(off);
-    const uint32_t b = bit(off);
-    uint32_t v = w.load(std::memory_order_relaxed);
-    while (!w.compare_exchange_weak(v, (v & ~(3u << b)) | (static_cast<uint32_t>(s) << b),
-                                    std::memory_order_acq_rel)) {
-    }
-  }
-
-  /// Changes the state at `off` from `from` to `to` if it is `from`; returns
-  /// the state found (== from when the change was made).
-  SlotState exchange_if(size_t off, SlotState from, SlotState to) noexcept {
-    auto w = word(off);
-    const uint32_t b = bit(off);
-    uint32_t v = w.load(std::memory_order_relaxed);
-    for (;;) {
-      const auto found = static_cast<SlotState>((v >> b) & 3u);
-      if (found != from) return found;
-      if (w.compare_exchange_weak(v, (v & ~(3u << b)) | (static_cast<uint32_t>(to) << b),
-                                  std::memory_order_acq_rel))
-        return from;
-    }
-  }
-
-  /// kCached -> kLive (the magazine pop of the owning thread): one atomic OR.
-  void cached_to_live(size_t off) noexcept {
-    word(off).fetch_or(1u << bit(off), std::memory_order_acq_rel);
-  }
-
-  /// Resets every granule of [off, off+bytes) (whole words: callers pass
-  /// ranges of 16 granules or more, aligned to them) to kNone.
+  /// Resets [off, off+bytes) (a whole slab: 8-byte multiples of the table) to kNone.
   void clear_range(size_t off, size_t bytes) noexcept {
-    const size_t first = (off >> shift_) / 16, last = ((off + bytes) >> shift_) / 16;
-    for (size_t i = first; i < last; ++i)
-      std::atomic_ref<uint32_t>(words_[i]).store(0, std::memory_order_release);
+    auto* words = reinterpret_cast<uint64_t*>(bytes_ + (off >> Shift));
+    for (size_t i = 0; i < (bytes >> Shift) / 8; ++i)
+      std::atomic_ref<uint64_t>(words[i]).store(0, std::memory_order_release);
   }
 
-  uint32_t* words() const noexcept { return words_; }
-  uint32_t granule_shift() const noexcept { return shift_; }
+  uint8_t* bytes() const noexcept { return bytes_; }
+  size_t region_bytes() const noexcept { return region_bytes_; }
 
  private:
-  std::atomic_ref<uint32_t> word(size_t off) const noexcept {
-    return std::atomic_ref<uint32_t>(words_[(off >> shift_) >> 4]);
-  }
-  uint32_t bit(size_t off) const noexcept { return static_cast<uint32_t>((off >> shift_) & 15) * 2; }
+  std::atomic_ref<uint8_t> ref(size_t off) const noexcept { return std::atomic_ref<uint8_t>(bytes_[off >> Shift]); }
 
-  uint32_t* words_ = nullptr;   ///< 2 bits per granule, 16 granules per word
-  size_t region_bytes_ = 0;     ///< bytes of region covered
-  uint32_t shift_ = 4;          ///< log2 of the granule size
+  uint8_t* bytes_ = nullptr;  ///< one byte per granule over kSpan
+  size_t region_bytes_ = 0;   ///< bytes of region in use
 };
 
 }  // namespace offheap

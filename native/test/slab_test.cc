@@ -184,7 +184,7 @@ TEST(slab_large_runs) {
   CHECK_EQ(off % a->slab_bytes(), 0u);
   CHECK_EQ(usable(a, off), align_up(100 * KiB + 1, 4096));
   CHECK_EQ(a->region()->committed() - before, align_up(100 * KiB + 1, 4096));
-  CHECK_EQ(a->slab_classes()[off >> a->slab_shift()], SlabAllocator::kClassLarge);
+  CHECK_EQ(a->states().get(off), SlotState::kLiveLarge);
   std::memset(a->region()->base() + off, 1, 100 * KiB + 1);
   CHECK(a->free(off + 4096, &bad) == Status::kInvalidHandle);
   CHECK(verify(a) == Status::kOk);
@@ -236,7 +236,8 @@ TEST(slab_corrupted_magazine_is_caught) {
     REQUIRE(cache.alloc(32, &off) == Status::kOk);
     const uint32_t c = a->class_for(32);
     MagazineBlock& b = cache.block();
-    b.handles(c)[0] = 12345;  // a stale entry turned into garbage
+    b.words()[b.base(c)] = 12345;  // a stale entry turned into garbage
+    b.set_count(c, 1);
     uint32_t bad = 0;
     CHECK(b.drain(*a, c, 0, &bad) == Status::kCorrupted);
     CHECK_EQ(bad, 12345u);
