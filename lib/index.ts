@@ -5,3 +5,11 @@
 export { OffheapError, type OffheapErrorCode } from './errors';
 export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel } from './guards';
+export {
+  SlabAllocator,
+  type SlabAllocatorOptions,
+  type SlabStats,
+  type SlabClassStats,
+  type SlabDescriptor,
+} from './slab';
+export { type LeakRecord } from './slab-debug';

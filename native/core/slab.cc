@@ -363,12 +363,13 @@ Status SlabAllocator::push_batch(uint32_t cls, const int32_t* in, uint32_t n, ui
 // ---- single operations ----
 
 Status SlabAllocator::alloc(size_t size, uint32_t* off, uint32_t* bad) noexcept {
-  if (size > region_->size()) return Status::kExhausted;
   const size_t need = size + red_zone_;
   std::lock_guard<std::mutex> lock(mutex_);
-  size_t usable;
+  size_t usable = 0;
   Status st;
-  if (need > max_small()) {
+  if (size > region_->size()) {
+    st = Status::kExhausted;
+  } else if (need > max_small()) {
     st = alloc_large(need, off);
     usable = st == Status::kOk ? slabs_[*off >> slab_shift_].bytes : 0;
   } else {

@@ -131,6 +131,9 @@ class SlabAllocator final : public Depot, public Shareable {
   /// or large run start that is free) or kInvalidHandle.
   Status classify(uint32_t off) noexcept;
 
+  /// The start of the slot (or large run) holding byte `off` (debug messages
+  /// name the allocation a bad byte belongs to); `off` itself when none does.
+  uint32_t slot_of(uint32_t off) noexcept;
   /// Gives back every empty slab of every class; *released = committed bytes
   /// given back. kOsFailure when the OS refused (those slabs stay empty).
   Status trim(size_t* released) noexcept;

@@ -42,6 +42,18 @@ Status SlabAllocator::usable_size(uint32_t off, size_t* out) noexcept {
   return Status::kOk;
 }
 
+uint32_t SlabAllocator::slot_of(uint32_t off) noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (off >= region_->size()) return off;
+  uint32_t s = off >> slab_shift_;
+  while (s > 0 && slabs_[s].list == kListLargeTail) --s;
+  const SlabMeta& m = slabs_[s];
+  const auto base = static_cast<uint32_t>(slab_offset(s));
+  if (m.list == kListLarge) return base;
+  if (m.list == kListNone) return off;
+  return base + (off - base) / sizes_[m.cls] * sizes_[m.cls];
+}
+
 Status SlabAllocator::trim(size_t* released) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   *released = 0;
