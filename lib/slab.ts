@@ -59,7 +59,7 @@ export interface SlabStats extends AllocatorStats {
   /** Live allocations above the largest class, each with a run of its own. */
   largeCount: number;
   largeBytes: number;
-  /** Native bookkeeping: slab headers and the reserved state table. */
+  /** Native bookkeeping outside the region: slab headers and the state bytes of slabs in use. */
   metadataBytes: number;
 }
 

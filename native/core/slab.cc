@@ -230,6 +230,8 @@ bool SlabAllocator::release_slab(uint32_t slab) noexcept {
   if (m.list != kListNone) list_remove(slab);
   region_->add_committed(-static_cast<ptrdiff_t>(m.bytes));
   states_.clear_range(off, slab_bytes());
+  // The slab's state bytes too, where they fill whole pages (slabs >= 64 KiB).
+  meta_->decommit(off >> kGranuleShift, slab_bytes() >> kGranuleShift);
   const auto last = static_cast<uint8_t>(m.cls + 1);
   m = SlabMeta{};
   m.last = last;

@@ -24,6 +24,11 @@ namespace offheap {
 
 template <bool Shared>
 class BasicSlabCache {
+  /// The state bytes as a type of their own: unlike uint8_t (a character
+  /// type, which may alias anything) a store through it does not make the
+  /// compiler reload every member after it. Same size, same values.
+  enum class Byte : uint8_t {};
+
  public:
   /// Attaches to `a` (which must outlive the cache). ok() is false when the
   /// block could not be allocated.
@@ -33,7 +38,7 @@ class BasicSlabCache {
         mem_(std::calloc(1, layout_.bytes)),
         block_(mem_, a.classes(), a.magazine_capacities()),
         words_(static_cast<int32_t*>(mem_)),
-        states_(a.states().bytes()),
+        states_(reinterpret_cast<Byte*>(a.states().bytes())),
         class_ids_(a.class_ids().data()),
         ends_(layout_.ends),
         max_small_(a.max_small()),
@@ -64,8 +69,8 @@ class BasicSlabCache {
       return refill_failed();
     set_word(k, --top);
     const auto h = static_cast<uint32_t>(words_[top]);
-    if constexpr (Shared) std::atomic_ref<uint8_t>(states_[h >> SlabAllocator::kGranuleShift]).store(static_cast<uint8_t>(k), std::memory_order_relaxed);
-    else states_[h >> SlabAllocator::kGranuleShift] = static_cast<uint8_t>(k);
+    if constexpr (Shared) std::atomic_ref<Byte>(states_[h >> SlabAllocator::kGranuleShift]).store(Byte(k), std::memory_order_relaxed);
+    else states_[h >> SlabAllocator::kGranuleShift] = Byte(k);
     *off = h;
     return Status::kOk;
   }
@@ -74,14 +79,14 @@ class BasicSlabCache {
   /// kDoubleFree / kInvalidHandle for anything else.
   Status free(uint32_t off) noexcept {
     if (OFFHEAP_UNLIKELY((off & (0x80000000u | (SlabAllocator::kGranule - 1))) != 0)) return Status::kInvalidHandle;
-    uint8_t& state = states_[off >> SlabAllocator::kGranuleShift];
-    const uint32_t k = Shared ? std::atomic_ref<uint8_t>(state).load(std::memory_order_relaxed) : state;
+    Byte& state = states_[off >> SlabAllocator::kGranuleShift];
+    const auto k = static_cast<uint32_t>(Shared ? std::atomic_ref<Byte>(state).load(std::memory_order_relaxed) : state);
     if (OFFHEAP_UNLIKELY(k - 1 >= classes_)) return free_slow(off);  // large, free already, or no slot
     if constexpr (Shared) {
-      uint8_t want = static_cast<uint8_t>(k);
-      if (!std::atomic_ref<uint8_t>(state).compare_exchange_strong(want, SlotState::kCached)) return free_slow(off);
+      Byte want = Byte(k);
+      if (!std::atomic_ref<Byte>(state).compare_exchange_strong(want, Byte(SlotState::kCached))) return free_slow(off);
     } else {
-      state = SlotState::kCached;
+      state = Byte(SlotState::kCached);
     }
     int32_t top = word(k);
     if (OFFHEAP_UNLIKELY(top == word(ends_ + k))) top = drain(k);
@@ -133,7 +138,7 @@ class BasicSlabCache {
 
   OFFHEAP_NOINLINE Status free_slow(uint32_t off) noexcept {
     uint32_t bad;
-    if (states_[off >> SlabAllocator::kGranuleShift] == SlotState::kLiveLarge) return a_.free(off, &bad);
+    if (a_.states().get(off) == SlotState::kLiveLarge) return a_.free(off, &bad);
     const Status st = a_.classify(off);
     return st == Status::kOk ? Status::kInvalidHandle : st;  // freed meanwhile by another thread
   }
@@ -148,11 +153,13 @@ class BasicSlabCache {
   void* mem_;
   MagazineBlock block_;
   int32_t* words_;             ///< the block: tops, ends, handles
-  uint8_t* states_;            ///< the allocator's state bytes
+  Byte* states_;               ///< the allocator's state bytes
   const uint8_t* class_ids_;   ///< (size + 15) >> 4 -> class id
-  uint32_t ends_;              ///< word index of ends[0]
-  uint32_t max_small_;
-  uint32_t classes_;
+  // 64-bit on purpose: stores through the int32 block cannot alias them,
+  // so the compiler keeps them in registers across a loop of operations.
+  uint64_t ends_;              ///< word index of ends[0]
+  uint64_t max_small_;
+  uint64_t classes_;
   uint64_t frees_ = 0;
   Status last_ = Status::kOk;
 };

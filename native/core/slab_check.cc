@@ -2,6 +2,7 @@
 // and verify() (the expensive whole-structure walk, as mimalloc's level-3
 // asserts and Postgres' AllocSetCheck).
 #include <algorithm>
+#include <bit>
 #include <mutex>
 
 #include "guards.h"
@@ -98,7 +99,11 @@ void SlabAllocator::stats(SlabStats* out) noexcept {
   s = SlabStats{};
   s.reserved_bytes = region_->size();
   s.committed_bytes = region_->committed();
-  s.metadata_bytes = meta_->size() + size_t{slab_count_} * sizeof(SlabMeta);
+  // Slab headers, and the state bytes of the slabs in use (the table is reserved, committed as used).
+  size_t slabs_in_use = 0;
+  for (uint64_t w : used_) slabs_in_use += static_cast<size_t>(std::popcount(w));
+  if (slab_count_ % 64) slabs_in_use -= 64 - slab_count_ % 64;  // the padding bits of the last word
+  s.metadata_bytes = size_t{slab_count_} * sizeof(SlabMeta) + slabs_in_use * (slab_bytes() >> kGranuleShift);
   s.peak_live_bytes = peak_live_bytes_;
   s.large_count = large_count_;
   s.large_bytes = large_bytes_;
