@@ -17,7 +17,8 @@ MagazineBlock::Layout MagazineBlock::layout(uint32_t classes) noexcept {
 }
 
 MagazineBlock::MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps) noexcept
-    : words_(static_cast<int32_t*>(mem)), classes_(classes), layout_(layout(classes)), caps_(caps) {
+    : words_(static_cast<int32_t*>(mem)), classes_(classes), layout_(layout(classes)), caps_(caps),
+      homes_(classes, 0xFFFFFFFFu) {
   if (words_ == nullptr) return;
   for (uint32_t c = 0; c < classes; ++c) {
     words_[layout_.tops + c + 1] = static_cast<int32_t>(base(c));
@@ -71,7 +72,7 @@ Status MagazineBlock::refill(Depot& depot, uint32_t cls, uint32_t* got) noexcept
   if (n < 0) return Status::kCorrupted;
   const uint32_t target = caps_[cls] / 2;
   if (static_cast<uint32_t>(n) >= target) return Status::kOk;
-  const Status st = depot.pop_batch(cls, words_ + base(cls) + n, target - n, got);
+  const Status st = depot.pop_batch(cls, words_ + base(cls) + n, target - n, got, tag, &homes_[cls]);
   set_count(cls, n + static_cast<int32_t>(*got));
   add_counter(kCounterRefilled, *got);
   return st;

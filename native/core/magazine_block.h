@@ -30,7 +30,11 @@ class Depot {
  public:
   /// Moves up to `max` free handles of class `cls` into out[0..). *got says
   /// how many; kExhausted when none, kCorrupted when a free-list link was bad.
-  virtual Status pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got) noexcept = 0;
+  /// `tag` (non-zero) names the caller's magazines and `*home` its current
+  /// source for this class (a slab), kept by the depot: one thread's objects
+  /// come from slabs of their own (no false sharing between threads).
+  virtual Status pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got, uint32_t tag,
+                           uint32_t* home) noexcept = 0;
   /// Takes back n handles of class `cls`, each validated (range, slot start,
   /// class, cached state). Rejected ones are left alone; the first one's
   /// offset goes to *bad and kCorrupted is returned.
@@ -65,6 +69,10 @@ class MagazineBlock {
 
   uint32_t classes() const noexcept { return classes_; }
   int32_t* words() const noexcept { return words_; }
+  /// Set by the depot when the block is attached (0: none); with homes(),
+  /// the depot's bookkeeping of which slab serves this block, per class.
+  uint32_t tag = 0;
+  uint32_t* homes() noexcept { return homes_.data(); }
   /// First handle slot (word index) of class index `cls`.
   uint32_t base(uint32_t cls) const noexcept { return layout_.handles + cls * kStride; }
   uint32_t capacity(uint32_t cls) const noexcept { return caps_[cls]; }
@@ -95,7 +103,8 @@ class MagazineBlock {
   int32_t* words_;
   uint32_t classes_;
   Layout layout_;
-  std::vector<uint32_t> caps_;  ///< the capacities native code trusts
+  std::vector<uint32_t> caps_;   ///< the capacities native code trusts
+  std::vector<uint32_t> homes_;  ///< per class, the depot's slab for this block
 };
 
 }  // namespace offheap

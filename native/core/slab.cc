@@ -184,6 +184,12 @@ void SlabAllocator::list_push(uint8_t list, uint32_t cls, uint32_t slab) noexcep
 void SlabAllocator::list_remove(uint32_t slab) noexcept {
   SlabMeta& m = slabs_[slab];
   ClassList& l = lists_[m.cls];
+  if (m.list == kListHome) {  // on no linked list
+    l.homes--;
+    m.owner = 0;
+    m.list = kListNone;
+    return;
+  }
   const uint32_t i = m.list - 1;
   if (m.prev != kNil) slabs_[m.prev].next = m.next;
   else l.head[i] = m.next;
@@ -194,14 +200,54 @@ void SlabAllocator::list_remove(uint32_t slab) noexcept {
 
 void SlabAllocator::relist(uint32_t slab) noexcept {
   SlabMeta& m = slabs_[slab];
+  const bool full = m.free_head == kNil && m.carved == per_slab_[m.cls];
+  if (m.list == kListHome) {  // stays its thread's until full
+    if (full) unhome(slab);
+    return;
+  }
+  const uint8_t want = m.out == 0 ? kListEmpty : full ? kListFull : kListPartial;
+  if (want == m.list) return;
+  list_remove(slab);
+  place(slab);
+}
+
+void SlabAllocator::place(uint32_t slab) noexcept {
+  SlabMeta& m = slabs_[slab];
   const uint8_t want = m.out == 0 ? kListEmpty
                        : (m.free_head == kNil && m.carved == per_slab_[m.cls]) ? kListFull
                                                                                : kListPartial;
-  if (want == m.list) return;
   if (want == kListEmpty && lists_[m.cls].count[kListEmpty - 1] >= retain_ && release_slab(slab)) return;
-  const uint32_t cls = m.cls;
+  list_push(want, m.cls, slab);
+}
+
+void SlabAllocator::unhome(uint32_t slab) noexcept {
   list_remove(slab);
-  list_push(want, cls, slab);
+  place(slab);
+}
+
+bool SlabAllocator::has_room(uint32_t slab) const noexcept {
+  const SlabMeta& m = slabs_[slab];
+  return m.free_head != kNil || m.carved < per_slab_[m.cls];
+}
+
+uint32_t SlabAllocator::home_slab(uint32_t cls, uint32_t tag, uint32_t* home) noexcept {
+  uint32_t s = *home;
+  if (s < slab_count_) {
+    const SlabMeta& m = slabs_[s];
+    if (m.list == kListHome && m.owner == tag && m.cls == cls && has_room(s)) return s;
+  }
+  s = lists_[cls].head[kListPartial - 1];
+  if (s == kNil && (s = take_slab(cls)) == kNil) {
+    *home = kNil;
+    return kNil;
+  }
+  list_remove(s);
+  SlabMeta& m = slabs_[s];
+  m.list = kListHome;
+  m.owner = tag;
+  lists_[cls].homes++;
+  *home = s;
+  return s;
 }
 
 uint32_t SlabAllocator::take_slab(uint32_t cls) noexcept {
@@ -244,7 +290,12 @@ bool SlabAllocator::release_slab(uint32_t slab) noexcept {
 Status SlabAllocator::pop_one(uint32_t cls, uint8_t to, uint32_t* off, uint32_t* bad) noexcept {
   uint32_t s = lists_[cls].head[kListPartial - 1];
   if (s == kNil && (s = take_slab(cls)) == kNil) return Status::kExhausted;
+  return pop_from(s, to, off, bad);
+}
+
+Status SlabAllocator::pop_from(uint32_t s, uint8_t to, uint32_t* off, uint32_t* bad) noexcept {
   SlabMeta& m = slabs_[s];
+  const uint32_t cls = m.cls;
   const size_t base = slab_offset(s);
   const uint32_t size = sizes_[cls];
   size_t o;
@@ -305,7 +356,7 @@ Status SlabAllocator::push_one(uint32_t off, int32_t cls, uint8_t from) noexcept
   if (!states_.valid(off)) return Status::kInvalidHandle;
   const uint32_t s = off >> slab_shift_;
   SlabMeta& m = slabs_[s];
-  if (m.list != kListPartial && m.list != kListFull) return Status::kInvalidHandle;
+  if (m.list != kListPartial && m.list != kListFull && m.list != kListHome) return Status::kInvalidHandle;
   if (cls >= 0 && m.cls != static_cast<uint32_t>(cls)) return Status::kInvalidHandle;
   const uint32_t size = sizes_[m.cls];
   const uint32_t x = off - static_cast<uint32_t>(slab_offset(s));
@@ -328,14 +379,24 @@ Status SlabAllocator::push_one(uint32_t off, int32_t cls, uint8_t from) noexcept
 
 // ---- the depot ----
 
-Status SlabAllocator::pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got) noexcept {
+Status SlabAllocator::pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got, uint32_t tag,
+                                uint32_t* home) noexcept {
   *got = 0;
   if (cls >= classes()) return Status::kInvalidArgument;
   std::lock_guard<std::mutex> lock(mutex_);
   Status st = Status::kOk;
   uint32_t n = 0, off = 0, bad = 0;
-  while (n < max && (st = pop_one(cls, SlotState::kCached, &off, &bad)) == Status::kOk)
-    out[n++] = static_cast<int32_t>(off);
+  while (n < max && st == Status::kOk) {
+    uint32_t s = kNil;
+    if (tag != 0 && home != nullptr) s = home_slab(cls, tag, home);
+    else if ((s = lists_[cls].head[kListPartial - 1]) == kNil) s = take_slab(cls);
+    if (s == kNil) {
+      st = Status::kExhausted;
+      break;
+    }
+    while (n < max && has_room(s) && (st = pop_from(s, SlotState::kCached, &off, &bad)) == Status::kOk)
+      out[n++] = static_cast<int32_t>(off);
+  }
   *got = n;
   if (n > 0) {
     note_peak();
@@ -458,6 +519,8 @@ Status SlabAllocator::free_large(uint32_t off) noexcept {
 
 void SlabAllocator::attach(MagazineBlock* block) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
+  block->tag = next_tag_++;
+  if (next_tag_ == 0) next_tag_ = 1;
   blocks_.push_back(block);
 }
 
@@ -470,6 +533,12 @@ Status SlabAllocator::detach(MagazineBlock* block, uint32_t* bad) noexcept {
     retired_frees_ += block->counter(MagazineBlock::kCounterFrees);
     blocks_.erase(blocks_.begin() + static_cast<ptrdiff_t>(i));
     break;
+  }
+  // Its slabs go back to the shared lists (or to the OS, when empty).
+  for (uint32_t c = 0; c < classes(); ++c) {
+    const uint32_t s = block->homes()[c];
+    if (s < slab_count_ && slabs_[s].list == kListHome && slabs_[s].owner == block->tag) unhome(s);
+    block->homes()[c] = kNil;
   }
   return st;
 }

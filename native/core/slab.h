@@ -113,7 +113,8 @@ class SlabAllocator final : public Depot, public Shareable {
   uint32_t retain_empty_slabs() const noexcept { return retain_; }
 
   // ---- depot (batches for magazines) ----
-  Status pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got) noexcept override;
+  Status pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got, uint32_t tag,
+                   uint32_t* home) noexcept override;
   Status push_batch(uint32_t cls, const int32_t* in, uint32_t n, uint32_t* bad) noexcept override;
 
   // ---- single operations (large sizes, debug mode) ----
@@ -176,6 +177,11 @@ class SlabAllocator final : public Depot, public Shareable {
   void list_remove(uint32_t slab) noexcept;
   void relist(uint32_t slab) noexcept;
   Status pop_one(uint32_t cls, uint8_t to, uint32_t* off, uint32_t* bad) noexcept;
+  Status pop_from(uint32_t slab, uint8_t to, uint32_t* off, uint32_t* bad) noexcept;
+  bool has_room(uint32_t slab) const noexcept;
+  uint32_t home_slab(uint32_t cls, uint32_t tag, uint32_t* home) noexcept;
+  void unhome(uint32_t slab) noexcept;
+  void place(uint32_t slab) noexcept;
   Status push_one(uint32_t off, int32_t cls, uint8_t from) noexcept;
   Status alloc_large(size_t size, uint32_t* off) noexcept;
   Status free_large(uint32_t off) noexcept;
@@ -184,7 +190,7 @@ class SlabAllocator final : public Depot, public Shareable {
   uint64_t live_bytes() const noexcept;
   void note_peak() noexcept;
   Status verify_slab(uint32_t slab, uint32_t* bad) noexcept;
-  Status verify_lists(uint32_t* bad) noexcept;
+  Status verify_lists(const std::vector<uint64_t>& homes, const std::vector<uint64_t>& home_out, uint32_t* bad) noexcept;
 
   std::mutex mutex_;
   std::atomic<int32_t> refs_{1};
@@ -208,6 +214,7 @@ class SlabAllocator final : public Depot, public Shareable {
   std::vector<uint64_t> used_;         ///< bit per slab: serving a class or a large run
   uint32_t first_free_word_ = 0;       ///< no free slab below word first_free_word_
   std::vector<MagazineBlock*> blocks_; ///< attached threads' magazines
+  uint32_t next_tag_ = 1;              ///< for the next attached block
   std::unordered_map<uint32_t, uint32_t> requested_;  ///< debug: live offset -> requested size
 
   uint64_t out_bytes_ = 0;    ///< bytes of small objects handed out (cached or live)

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <mutex>
+#include <vector>
 
 #include "guards.h"
 #include "slab.h"
@@ -66,6 +67,16 @@ Status SlabAllocator::trim(size_t* released) noexcept {
       *released += bytes;
     }
   }
+  // Threads' own slabs that are empty too (their home pointers are checked before use).
+  for (MagazineBlock* b : blocks_) {
+    for (uint32_t c = 0; c < classes(); ++c) {
+      const uint32_t s = b->homes()[c];
+      if (s >= slab_count_ || slabs_[s].list != kListHome || slabs_[s].owner != b->tag || slabs_[s].out != 0) continue;
+      const size_t bytes = slabs_[s].bytes;
+      if (!release_slab(s)) return Status::kOsFailure;
+      *released += bytes;
+    }
+  }
   return Status::kOk;
 }
 
@@ -119,13 +130,20 @@ void SlabAllocator::stats(SlabStats* out) noexcept {
   s.free_count = static_cast<uint64_t>(frees);
   s.failed_count = failed_;
   s.classes.resize(classes());
+  for (const MagazineBlock* b : blocks_) {  // threads' own slabs that are empty count as empty
+    for (uint32_t c = 0; c < classes(); ++c) {
+      const uint32_t h = const_cast<MagazineBlock*>(b)->homes()[c];
+      if (h < slab_count_ && slabs_[h].list == kListHome && slabs_[h].owner == b->tag && slabs_[h].out == 0)
+        s.classes[c].empty_slabs++;
+    }
+  }
   for (uint32_t c = 0; c < classes(); ++c) {
     const ClassList& l = lists_[c];
     SlabClassStats& row = s.classes[c];
     row.size = sizes_[c];
     row.objects_per_slab = per_slab_[c];
-    row.slabs = l.count[0] + l.count[1] + l.count[2];
-    row.empty_slabs = l.count[kListEmpty - 1];
+    row.slabs = l.count[0] + l.count[1] + l.count[2] + l.homes;
+    row.empty_slabs += l.count[kListEmpty - 1];
     row.total = row.slabs * per_slab_[c];
     row.cached = cached_count(c);
     row.live = live_count(c);
@@ -139,6 +157,7 @@ void SlabAllocator::stats(SlabStats* out) noexcept {
 Status SlabAllocator::verify(uint32_t* bad) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   *bad = 0;
+  std::vector<uint64_t> homes(classes(), 0), home_out(classes(), 0);
   for (uint32_t s = 0; s < slab_count_; ++s) {
     const SlabMeta& m = slabs_[s];
     const bool used = (used_[s >> 6] >> (s & 63)) & 1;
@@ -155,11 +174,15 @@ Status SlabAllocator::verify(uint32_t* bad) noexcept {
     } else if (m.list != kListNone) {
       const Status st = verify_slab(s, bad);
       if (st != Status::kOk) return st;
+      if (m.list == kListHome) {
+        homes[m.cls]++;
+        home_out[m.cls] += m.out;
+      }
     } else if (states_.get(slab_offset(s)) != SlotState::kNone) {
       return Status::kCorrupted;
     }
   }
-  Status st = verify_lists(bad);
+  Status st = verify_lists(homes, home_out, bad);
   if (st != Status::kOk) return st;
   for (const auto& [off, size] : requested_) {
     *bad = off;
@@ -214,13 +237,17 @@ Status SlabAllocator::verify_slab(uint32_t s, uint32_t* bad) noexcept {
     else return Status::kCorrupted;
   }
   if (free != m.free_count || out != m.out) return Status::kCorrupted;
-  const uint8_t want = m.out == 0 ? kListEmpty : (m.free_head == kNil && m.carved == per_slab_[m.cls]) ? kListFull : kListPartial;
+  const bool full = m.free_head == kNil && m.carved == per_slab_[m.cls];
+  if (m.list == kListHome) return full || m.owner == 0 ? Status::kCorrupted : Status::kOk;  // a full one leaves its thread
+  const uint8_t want = m.out == 0 ? kListEmpty : full ? kListFull : kListPartial;
   return want == m.list ? Status::kOk : Status::kCorrupted;
 }
 
-Status SlabAllocator::verify_lists(uint32_t* bad) noexcept {
+Status SlabAllocator::verify_lists(const std::vector<uint64_t>& homes, const std::vector<uint64_t>& home_out,
+                                   uint32_t* bad) noexcept {
   for (uint32_t c = 0; c < classes(); ++c) {
-    uint64_t out = 0;
+    if (homes[c] != lists_[c].homes) return Status::kCorrupted;
+    uint64_t out = home_out[c];
     for (uint32_t i = 0; i < 3; ++i) {
       uint32_t n = 0, prev = kNil;
       for (uint32_t s = lists_[c].head[i]; s != kNil; prev = s, s = slabs_[s].next) {

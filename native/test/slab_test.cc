@@ -457,3 +457,35 @@ TEST(slab_share_registry) {
   a->release();  // the last one
   CHECK(share_registry::acquire(id, SlabAllocator::kShareKind) == nullptr);
 }
+
+// Each thread's magazines fill from slabs of their own (no false sharing);
+// a detached thread's slab goes back to the shared lists, verify() agrees.
+TEST(slab_threads_get_slabs_of_their_own) {
+  SlabAllocator* a = make();
+  REQUIRE(a);
+  {
+    SlabCache one(*a);
+    uint32_t x, y;
+    {
+      SlabCache two(*a);
+      REQUIRE(one.alloc(64, &x) == Status::kOk);
+      REQUIRE(two.alloc(64, &y) == Status::kOk);
+      CHECK(x >> a->slab_shift() != y >> a->slab_shift());
+      CHECK(verify(a) == Status::kOk);
+      CHECK(two.free(y) == Status::kOk);
+    }
+    CHECK(verify(a) == Status::kOk);
+    SlabStats s = stats_of(a);
+    CHECK_EQ(s.classes[a->class_for(64)].slabs, 2u);  // one thread's, and the other one's, now shared
+    CHECK_EQ(s.live_count, 1u);
+    size_t released = 0;
+    CHECK(one.free(x) == Status::kOk);
+    CHECK(one.flush() == Status::kOk);
+    CHECK(a->trim(&released) == Status::kOk);  // empty own slabs go too
+    CHECK_EQ(a->region()->committed(), 0u);
+    CHECK(verify(a) == Status::kOk);
+    REQUIRE(one.alloc(64, &x) == Status::kOk);  // and a new one is taken
+    CHECK(one.free(x) == Status::kOk);
+  }
+  a->release();
+}
