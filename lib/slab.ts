@@ -251,7 +251,7 @@ export class SlabAllocator extends AllocatorBase {
       const k = this.st_[i];
       if (k > 0 && k <= this.n_) {
         if (this.atomic_) {
-          if (Atomics.compareExchange(this.st_, i, k, CACHED) !== k) return this.freeSlow_(h);
+          if (Atomics.compareExchange(this.st_, i, k, CACHED) !== k) return this.raceLost_(h);
         } else this.st_[i] = CACHED;
         const blk = this.blk_;
         let t = blk[k];
@@ -402,8 +402,14 @@ export class SlabAllocator extends AllocatorBase {
     const off = this.handleArg_(h);
     if (this.st_[off >>> 4] === STATE_LIVE_LARGE) return slabNative.slabFree(handle, off);
     slabNative.slabCheck(handle, off);  // throws DOUBLE_FREE or INVALID_HANDLE
-    // Live after all: its state changed under a racing thread; try again.
-    return this.freeHandle(off);
+    // It was not live when read here, and is live again now: another thread
+    // has freed and reused it meanwhile. Freeing it now would free theirs.
+    return this.raceLost_(off);
+  }
+
+  /** A free that lost to a concurrent free of the same handle (shared mode). */
+  private raceLost_(h: number): never {
+    throw offheapError('ERR_OFFHEAP_DOUBLE_FREE', this.name, `offset ${h} was freed twice (by two threads at once)`);
   }
 
   private freeBufferSlow_(buf: unknown): void {
