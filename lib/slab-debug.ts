@@ -30,6 +30,8 @@ interface Live {
 
 /** Free sites kept for use-after-free reports. */
 const MAX_FREE_SITES = 4096;
+/** A stack frame inside this package's slab files (lib/*.ts or dist/cjs/*.js). */
+const OWN_FRAME = /[\\/](?:lib|dist[\\/]cjs)[\\/]slab(?:-debug)?\.(?:ts|js):/;
 /** 'sample': one allocation in this many keeps its stack. */
 const SAMPLE_EVERY = 16;
 
@@ -51,8 +53,10 @@ export class SlabDebug {
   private stack(): string | undefined {
     const level = this.config.leaks;
     if (level === 'off' || (level === 'sample' && this.allocations % SAMPLE_EVERY !== 1)) return undefined;
-    const s = new Error().stack ?? '';
-    return s.split('\n').slice(3).join('\n');
+    const lines = (new Error().stack ?? '').split('\n').slice(1);
+    let first = 0;  // skip offheap's own frames: the stack starts at the caller
+    while (first < lines.length - 1 && OWN_FRAME.test(lines[first])) first++;
+    return lines.slice(first).join('\n');
   }
 
   /** Records a new allocation at `offset` of `size` bytes. */
