@@ -8,3 +8,11 @@ export { type DebugOptions, type LeakLevel } from './guards';
 export { toPrometheus, registerPrometheusCollector } from './metrics';
 export { Arena, type ArenaOptions, type ArenaResetOptions, type ArenaLeak, type ArenaStats } from './arena';
 export { ArenaScope, currentArena, type ArenaScopeOptions } from './arena-scope';
+export {
+  SlabAllocator,
+  type SlabAllocatorOptions,
+  type SlabStats,
+  type SlabClassStats,
+  type SlabDescriptor,
+} from './slab';
+export { type LeakRecord } from './slab-debug';

@@ -29,7 +29,7 @@ function make(kind) {
   }
 }
 
-const KINDS = ['Arena', 'ObjectPool', 'SlabAllocator'];
+const KINDS = (process.env.OFFHEAP_FUZZ_KINDS || 'Arena,ObjectPool,SlabAllocator').split(',');
 const stats = { calls: 0, typedErrors: 0, ok: 0, scribbles: 0, recreated: 0 };
 const allocators = KINDS.map(make);
 const handles = [];   // numbers returned by allocHandle & co, possibly stale
@@ -79,7 +79,7 @@ function methodsOf(obj) {
   const names = new Set();
   for (let p = Object.getPrototypeOf(obj); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
     for (const n of Object.getOwnPropertyNames(p)) {
-      if (n === 'constructor' || n === 'destroy' || n.startsWith('_')) continue;
+      if (n === 'constructor' || n === 'destroy' || n.startsWith('_') || n.endsWith('_')) continue; // private by convention
       const d = Object.getOwnPropertyDescriptor(p, n);
       if (d && typeof d.value === 'function') names.add(n);
     }

@@ -1,0 +1,508 @@
+/**
+ * SlabAllocator: size classes carved from slabs of pages (Linux SLUB,
+ * jemalloc's spacing), for objects of mixed sizes that come and go.
+ *
+ * Release mode never crosses into native code per operation: alloc maps the
+ * size to a class id with one table read and pops that class's magazine;
+ * free reads the handle's state byte (live, and of which class? or freed, or
+ * no slot at all: the O(1) double-free / foreign / interior check) and
+ * pushes it. Only an empty or full magazine calls native code, which moves a
+ * batch. Debug mode takes the native path on every operation instead
+ * (poisoning, red zones, stale views, leak reports); its methods are chosen
+ * at construction, so release mode pays nothing for it.
+ */
+import { AllocatorBase } from './allocator';
+import { invalidArgType, offheapError, outOfRange } from './errors';
+import { resolveDebug, type DebugConfig, type DebugOptions } from './guards';
+import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
+import { native, nativeAs, type NativeHandle } from './native';
+import type { AllocatorStats } from './registry';
+import { SlabDebug, type LeakRecord } from './slab-debug';
+import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
+import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
+import { makeView } from './view';
+
+export interface SlabAllocatorOptions {
+  /** Address space to reserve (rounded up to whole slabs; at most 2 GiB). Default 1 GiB: reserving is free. */
+  maxBytes?: number;
+  /** Bytes per slab, a power of two from 4 KiB to 16 MiB. Default 64 KiB. */
+  slabBytes?: number;
+  /** Ascending object sizes, multiples of 16, at most slabBytes, up to 250 of them. Default: see README. */
+  sizeClasses?: readonly number[];
+  /** Empty slabs each class keeps committed before giving them back to the OS. Default 1. */
+  retainEmptySlabs?: number;
+  /** Debug mode (poisoning, red zones, stale views, leaks); OFFHEAP_DEBUG=1 turns it on everywhere. */
+  debug?: boolean | DebugOptions;
+  /** Named in errors and metrics. */
+  name?: string;
+}
+
+/** One row of stats().classes, as a line of /proc/slabinfo. */
+export interface SlabClassStats {
+  /** Bytes per object. */
+  size: number;
+  /** Slabs serving this class (partial, full and empty). */
+  slabs: number;
+  objectsPerSlab: number;
+  /** Objects allocated to users. */
+  live: number;
+  /** slabs * objectsPerSlab. */
+  total: number;
+  /** Empty slabs kept committed (retainEmptySlabs). */
+  emptySlabs: number;
+  /** Free objects held in threads' magazines. */
+  cached: number;
+}
+
+export interface SlabStats extends AllocatorStats {
+  classes: SlabClassStats[];
+  /** Live allocations above the largest class, each with a run of its own. */
+  largeCount: number;
+  largeBytes: number;
+  /** Native bookkeeping outside the region: slab headers and the state bytes of slabs in use. */
+  metadataBytes: number;
+}
+
+/** What share() returns and attach() takes: structured-clonable. */
+export interface SlabDescriptor {
+  readonly kind: 'SlabAllocator';
+  readonly id: number;
+  readonly name: string;
+  readonly debug: DebugConfig;
+}
+
+interface SlabInfo {
+  reservedBytes: number;
+  slabBytes: number;
+  classSizes: number[];
+  objectsPerSlab: number[];
+  capacities: number[];
+  classIds: Uint8Array;
+  retainEmptySlabs: number;
+  poison: boolean;
+  redZone: number;
+  endsWord: number;
+  countersByte: number;
+  blockBytes: number;
+}
+
+interface SlabNative {
+  slabCreate(maxBytes: number, slabBytes: number, sizes: number[] | null, retain: number, poison: boolean, redZone: number, name: string): NativeHandle;
+  slabShare(h: NativeHandle): number;
+  slabAttach(id: number, name: string): NativeHandle;
+  slabInfo(h: NativeHandle): SlabInfo;
+  slabBuffers(h: NativeHandle): [ArrayBuffer, ArrayBuffer, ArrayBuffer];
+  slabRefill(h: NativeHandle, classId: number): number;
+  slabDrain(h: NativeHandle, classId: number): number;
+  slabFlush(h: NativeHandle): void;
+  slabAlloc(h: NativeHandle, size: number): number;
+  slabFree(h: NativeHandle, offset: number): void;
+  slabCheck(h: NativeHandle, offset: number): boolean;
+  slabUsableSize(h: NativeHandle, offset: number): number;
+  slabStats(h: NativeHandle): SlabStats;
+  slabTrim(h: NativeHandle): number;
+  slabVerify(h: NativeHandle): void;
+  slabDestroy(h: NativeHandle): void;
+  slabSetName(h: NativeHandle, name: string): void;
+}
+
+const slabNative = nativeAs<SlabNative>();
+
+const KNOWN_OPTIONS = ['maxBytes', 'slabBytes', 'sizeClasses', 'retainEmptySlabs', 'debug', 'name'] as const;
+const MAX_BYTES = 2 ** 31;
+const MAX_SIZE = 2 ** 31 - 1;
+// Module-local copies of the hot constants: read as literals by the JIT
+// (a property load from another module's exports object each time otherwise).
+const MASK = STRIDE_MASK;
+const FREES = COUNTER_FREES;
+const CACHED = STATE_CACHED;
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
+interface Opened {
+  handle: NativeHandle;
+  name: string | undefined;
+  debug: DebugConfig;
+}
+
+/** Set by attach() for the constructor to pick up (one synchronous hand-over). */
+let pendingAttach: Opened | null = null;
+
+function validateSizeClasses(value: unknown, slabBytes: number): number[] {
+  if (!Array.isArray(value)) throw invalidArgType('options.sizeClasses', 'an array of numbers', value);
+  if (value.length === 0 || value.length > 250) throw outOfRange('options.sizeClasses.length', '>= 1 && <= 250', value.length);
+  let prev = 0;
+  return value.map((s: unknown, i: number) => {
+    const n = validateInteger(s, `options.sizeClasses[${i}]`, 16, slabBytes);
+    if (n % 16 !== 0 || n <= prev) throw outOfRange(`options.sizeClasses[${i}]`, `a multiple of 16 above ${prev}`, n);
+    prev = n;
+    return n;
+  });
+}
+
+function create(options: unknown): Opened {
+  const o = validateOptions<SlabAllocatorOptions>(options);
+  validateKnownKeys(o, KNOWN_OPTIONS);
+  const slabBytes = o.slabBytes === undefined ? 65536 : validatePowerOfTwo(o.slabBytes, 'options.slabBytes', 4096, 2 ** 24);
+  const maxBytes = o.maxBytes === undefined ? 2 ** 30 : validateInteger(o.maxBytes, 'options.maxBytes', 1, MAX_BYTES);
+  const sizes = o.sizeClasses === undefined ? null : validateSizeClasses(o.sizeClasses, slabBytes);
+  const retain = o.retainEmptySlabs === undefined ? 1 : validateInteger(o.retainEmptySlabs, 'options.retainEmptySlabs', 0, 65535);
+  const debug = resolveDebug(o.debug);
+  const name = o.name === undefined ? undefined : validateString(o.name, 'options.name');
+  const handle = slabNative.slabCreate(maxBytes, slabBytes, sizes, retain, debug.poison, debug.redZone, name ?? 'SlabAllocator');
+  return { handle, name, debug };
+}
+
+export class SlabAllocator extends AllocatorBase {
+  readonly kind = 'SlabAllocator';
+  /** Bytes per slab. */
+  readonly slabBytes: number;
+  /** The object size of every class, ascending. */
+  readonly sizeClasses: readonly number[];
+  /** The resolved debug settings. */
+  readonly debug: DebugConfig;
+
+  // The fast path's state, read on every operation.
+  /** State byte per 16-byte granule (lib/state-table.ts). */
+  private st_: Uint8Array;
+  /** This thread's magazines (lib/magazine-block.ts). */
+  private blk_: Int32Array;
+  private ctr_: Float64Array;
+  /** (size + 15) >>> 4 -> class id. */
+  private ids_: Uint8Array;
+  /** Class id -> object size. */
+  private sizes_: Int32Array;
+  /** The largest class size; -1 once destroyed (every alloc takes the slow path). */
+  private maxSmall_: number;
+  /** Number of classes: live state bytes are 1..n_. */
+  private readonly n_: number;
+  /** Word index of ends[0] in blk_. */
+  private readonly ends_: number;
+  /** Frees use a CAS once the allocator is shared between threads. */
+  private atomic_: boolean;
+  private readonly views_: ArrayBuffer[];
+  private readonly dbg_: SlabDebug | null;
+
+  /**
+   * Reserves the region (no memory is committed until used). Throws
+   * TypeError / RangeError for bad or unknown options, ERR_OFFHEAP_OS_FAILURE
+   * when the OS refuses the reservation.
+   */
+  constructor(options?: SlabAllocatorOptions) {
+    const attached = pendingAttach !== null;
+    const opened = pendingAttach ?? create(options);
+    pendingAttach = null;
+    const [region, states, block] = slabNative.slabBuffers(opened.handle);
+    super('SlabAllocator', opened.name, opened.handle, region);
+    slabNative.slabSetName(opened.handle, this.name);
+    const info = slabNative.slabInfo(opened.handle);
+    this.slabBytes = info.slabBytes;
+    this.sizeClasses = Object.freeze(info.classSizes.slice());
+    this.debug = opened.debug;
+    this.views_ = [states, block];
+    this.st_ = new Uint8Array(states);
+    const mags = new MagazineBlockView(block, info.endsWord, info.countersByte);
+    this.blk_ = mags.words;
+    this.ctr_ = mags.counters;
+    this.ids_ = info.classIds;
+    this.sizes_ = Int32Array.from([0, ...info.classSizes]);
+    this.n_ = info.classSizes.length;
+    this.maxSmall_ = info.classSizes[this.n_ - 1];
+    this.ends_ = info.endsWord;
+    this.atomic_ = attached;
+    this.dbg_ = null;
+    if (this.debug.enabled) {
+      this.dbg_ = new SlabDebug(this.name, this.debug);
+      installDebugMethods(this, this.dbg_);
+    }
+  }
+
+  /**
+   * Allocates `size` bytes (0 is allowed: the smallest class) and returns its
+   * handle, a byte offset into `buffer`, valid until freeHandle(). Contents
+   * are uninitialised. Throws TypeError / RangeError for a size that is not
+   * a non-negative integer, ERR_OFFHEAP_EXHAUSTED when there is no room,
+   * ERR_OFFHEAP_DESTROYED after destroy().
+   */
+  allocHandle(size: number): number {
+    if (typeof size === 'number' && size >>> 0 === size && size <= this.maxSmall_) {
+      const k = this.ids_[(size + 15) >>> 4];
+      const blk = this.blk_;
+      let t = blk[k];
+      if ((t & MASK) === 0) t = this.refill_(k);
+      blk[k] = --t;
+      const h = blk[t];
+      this.st_[h >>> 4] = k;
+      return h;
+    }
+    return this.allocSlow_(size);
+  }
+
+  /**
+   * Frees a handle from allocHandle() or alloc() (of any thread sharing this
+   * allocator); its memory may be reused at once. Throws
+   * ERR_OFFHEAP_DOUBLE_FREE when it was freed already (also while it sits in
+   * a magazine), ERR_OFFHEAP_INVALID_HANDLE for an offset that is not a live
+   * allocation's (foreign, interior, misaligned), TypeError for a non-number.
+   */
+  freeHandle(h: number): void {
+    if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0) {
+      const i = h >>> 4;
+      const k = this.st_[i];
+      if (k > 0 && k <= this.n_) {
+        if (this.atomic_) {
+          if (Atomics.compareExchange(this.st_, i, k, CACHED) !== k) return this.raceLost_(h);
+        } else this.st_[i] = CACHED;
+        const blk = this.blk_;
+        let t = blk[k];
+        if (t === blk[this.ends_ + k]) t = this.drain_(k);
+        blk[t] = h;
+        blk[k] = t + 1;
+        this.ctr_[FREES]++;
+        return;
+      }
+    }
+    this.freeSlow_(h);
+  }
+
+  /**
+   * Allocates `size` bytes and returns a Buffer of exactly `size` bytes over
+   * them (a view of `buffer` in release mode; a detachable view in debug
+   * mode). Throws as allocHandle().
+   */
+  alloc(size: number): Buffer {
+    const h = this.allocHandle(size);
+    return makeView(this.buffer_, h, size);
+  }
+
+  /**
+   * Frees the allocation a Buffer from alloc() or view() starts. Throws
+   * ERR_OFFHEAP_INVALID_HANDLE for a Buffer over other memory, TypeError for
+   * a non-Uint8Array, and as freeHandle().
+   */
+  free(buf: Uint8Array): void {
+    if (buf instanceof Uint8Array && buf.buffer === this.buffer_) return this.freeHandle(buf.byteOffset);
+    this.freeBufferSlow_(buf);
+  }
+
+  /**
+   * Bytes usable at a live handle: its class's size, a large allocation's
+   * page-rounded size, or the requested size in debug mode with red zones.
+   * Throws ERR_OFFHEAP_USE_AFTER_FREE for a freed handle, INVALID_HANDLE for
+   * anything else that is not live.
+   */
+  usableSize(h: number): number {
+    if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0) {
+      const k = this.st_[h >>> 4];
+      if (k > 0 && k <= this.n_) return this.sizes_[k];
+      if (k === STATE_LIVE_LARGE) return slabNative.slabUsableSize(this.assertAlive(), h);
+    }
+    return this.notLive_(h);
+  }
+
+  /**
+   * A Buffer over a live allocation: `size` bytes (default usableSize(h)).
+   * Valid until the allocation is freed. Throws RangeError for a size above
+   * usableSize(h), and as usableSize().
+   */
+  view(h: number, size?: number): Buffer {
+    const usable = this.usableSize(h);
+    const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
+    return makeView(this.buffer_, h, n);
+  }
+
+  /**
+   * Returns this thread's cached free objects to the depot and every empty
+   * slab to the OS. Returns the committed bytes given back.
+   */
+  trim(): number {
+    return slabNative.slabTrim(this.assertAlive());
+  }
+
+  /** Counters and one row per size class (see SlabStats). */
+  stats(): SlabStats {
+    return slabNative.slabStats(this.assertAlive());
+  }
+
+  /**
+   * Walks every structure (lists, counts, free lists, state bytes; in debug
+   * mode the poison of freed memory and every red zone). Throws
+   * ERR_OFFHEAP_CORRUPTED, ERR_OFFHEAP_USE_AFTER_FREE or ERR_OFFHEAP_OVERFLOW
+   * naming the offset of the first problem.
+   */
+  verify(): void {
+    slabNative.slabVerify(this.assertAlive());
+  }
+
+  /**
+   * Live allocations this thread made in debug mode, with their allocation
+   * stacks when sampled (`debug.leaks`). Empty in release mode.
+   */
+  leaks(): LeakRecord[] {
+    const st = this.st_;
+    return this.dbg_ ? this.dbg_.leaks((off) => st[off >>> 4] !== 0 && !isFreedState(st[off >>> 4])) : [];
+  }
+
+  /**
+   * Lets worker threads use this allocator: returns a structured-clonable
+   * descriptor for SlabAllocator.attach(). From now on frees are atomic.
+   */
+  share(): SlabDescriptor {
+    const id = slabNative.slabShare(this.assertAlive());
+    this.atomic_ = true;
+    return Object.freeze({ kind: 'SlabAllocator', id, name: this.name, debug: { ...this.debug } });
+  }
+
+  /**
+   * Opens an allocator share()d by another thread, with this thread's own
+   * buffer and magazines. Throws ERR_OFFHEAP_DESTROYED when every attachment
+   * of it is gone, TypeError for anything but a descriptor.
+   */
+  static attach(descriptor: SlabDescriptor): SlabAllocator {
+    const d = validateOptions<SlabDescriptor>(descriptor, 'descriptor');
+    if (d.kind !== 'SlabAllocator' || typeof d.id !== 'number' || typeof d.name !== 'string' || typeof d.debug !== 'object') {
+      throw invalidArgType('descriptor', 'a descriptor from SlabAllocator.share()', descriptor);
+    }
+    const handle = slabNative.slabAttach(d.id, d.name);
+    pendingAttach = { handle, name: d.name, debug: Object.freeze({ ...d.debug }) };
+    try {
+      return new SlabAllocator();
+    } finally {
+      pendingAttach = null;
+    }
+  }
+
+  protected onDestroy(handle: NativeHandle): void {
+    this.dbg_?.detachAll();
+    slabNative.slabDestroy(handle);
+    for (const ab of this.views_) native.detachBuffer(ab);
+    this.maxSmall_ = -1;
+    this.st_ = EMPTY_U8;
+    this.blk_ = EMPTY_I32;
+  }
+
+  // ---- slow paths ----
+
+  private refill_(k: number): number {
+    return slabNative.slabRefill(this.assertAlive(), k);
+  }
+
+  private drain_(k: number): number {
+    return slabNative.slabDrain(this.assertAlive(), k);
+  }
+
+  private allocSlow_(size: unknown): number {
+    const handle = this.assertAlive();
+    const n = validateInteger(size, 'size', 0, MAX_SIZE);
+    return slabNative.slabAlloc(handle, n);
+  }
+
+  private freeSlow_(h: unknown): void {
+    const handle = this.assertAlive();
+    const off = this.handleArg_(h);
+    if (this.st_[off >>> 4] === STATE_LIVE_LARGE) return slabNative.slabFree(handle, off);
+    slabNative.slabCheck(handle, off);  // throws DOUBLE_FREE or INVALID_HANDLE
+    // It was not live when read here, and is live again now: another thread
+    // has freed and reused it meanwhile. Freeing it now would free theirs.
+    return this.raceLost_(off);
+  }
+
+  /** A free that lost to a concurrent free of the same handle (shared mode). */
+  private raceLost_(h: number): never {
+    throw offheapError('ERR_OFFHEAP_DOUBLE_FREE', this.name, `offset ${h} was freed twice (by two threads at once)`);
+  }
+
+  private freeBufferSlow_(buf: unknown): void {
+    this.assertAlive();
+    if (!(buf instanceof Uint8Array)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
+    throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, 'the Buffer was not allocated by this allocator');
+  }
+
+  /** Checks a handle argument's type and shape; returns it. */
+  private handleArg_(h: unknown): number {
+    if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
+    if (!Number.isInteger(h) || h < 0 || h >= MAX_BYTES || (h & 15) !== 0) {
+      throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, `${h} is not a handle of this allocator (a 16-byte-aligned offset into its buffer)`);
+    }
+    return h;
+  }
+
+  private notLive_(h: unknown): never {
+    const handle = this.assertAlive();
+    const off = this.handleArg_(h);
+    if (isFreedState(this.st_[off >>> 4])) {
+      throw offheapError('ERR_OFFHEAP_USE_AFTER_FREE', this.name, `offset ${off} was freed`);
+    }
+    slabNative.slabCheck(handle, off);
+    throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, `offset ${off} is not a live allocation`);
+  }
+
+  /** @internal For the debug methods: the native handle (throws DESTROYED). */
+  handleForDebug_(): NativeHandle {
+    return this.assertAlive();
+  }
+}
+
+/**
+ * Debug mode: every operation goes through the core (which poisons, fills
+ * and checks red zones) and through SlabDebug (stacks, views). Installed as
+ * own properties, so release-mode instances never see them.
+ */
+function installDebugMethods(a: SlabAllocator, dbg: SlabDebug): void {
+  const self = a as unknown as Record<string, unknown> & { buffer: ArrayBuffer; name: string };
+  const call = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      throw dbg.annotate(e);
+    }
+  };
+  const allocHandle = (size: number): number => {
+    const handle = a.handleForDebug_();
+    const n = validateInteger(size, 'size', 0, MAX_SIZE);
+    const h = call(() => slabNative.slabAlloc(handle, n));
+    dbg.allocated(h, n);
+    return h;
+  };
+  const freeHandle = (h: number): void => {
+    const handle = a.handleForDebug_();
+    if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
+    if (!Number.isInteger(h) || h < 0 || h >= MAX_BYTES) {
+      throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', a.name, `${h} is not a handle of this allocator`);
+    }
+    try {
+      slabNative.slabFree(handle, h);
+    } catch (e) {
+      // An overflow is found while freeing: the allocation is gone all the same.
+      if ((e as { code?: string }).code === 'ERR_OFFHEAP_OVERFLOW') dbg.freed(h);
+      throw dbg.annotate(e);
+    }
+    dbg.freed(h);
+  };
+  const usableSize = (h: number): number => {
+    const handle = a.handleForDebug_();
+    if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
+    try {
+      return slabNative.slabUsableSize(handle, h);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_OFFHEAP_DOUBLE_FREE') throw e;
+      throw dbg.annotate(offheapError('ERR_OFFHEAP_USE_AFTER_FREE', a.name, `offset ${h} was freed`));
+    }
+  };
+  self.allocHandle = allocHandle;
+  self.freeHandle = freeHandle;
+  self.usableSize = usableSize;
+  self.alloc = (size: number): Buffer => {
+    const h = allocHandle(size);
+    return dbg.view(a.handleForDebug_(), h, size, true);
+  };
+  self.free = (buf: Uint8Array): void => {
+    a.handleForDebug_();
+    freeHandle(dbg.handleOf(buf, a.buffer));
+  };
+  self.view = (h: number, size?: number): Buffer => {
+    const usable = usableSize(h);
+    const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
+    return dbg.view(a.handleForDebug_(), h, n, false);
+  };
+}

@@ -1,0 +1,107 @@
+#include "magazine_block.h"
+
+#include <atomic>
+
+#include "region.h"
+
+namespace offheap {
+
+MagazineBlock::Layout MagazineBlock::layout(uint32_t classes) noexcept {
+  Layout l{};
+  l.tops = 0;
+  l.ends = classes + 1;
+  l.handles = static_cast<uint32_t>(align_up(2 * (size_t{classes} + 1), kStride));
+  l.counters_byte = static_cast<uint32_t>(align_up((l.handles + size_t{classes} * kStride) * 4, 8));
+  l.bytes = l.counters_byte + kCounters * sizeof(double);
+  return l;
+}
+
+MagazineBlock::MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps) noexcept
+    : words_(static_cast<int32_t*>(mem)), classes_(classes), layout_(layout(classes)), caps_(caps),
+      homes_(classes, 0xFFFFFFFFu) {
+  if (words_ == nullptr) return;
+  for (uint32_t c = 0; c < classes; ++c) {
+    words_[layout_.tops + c + 1] = static_cast<int32_t>(base(c));
+    words_[layout_.ends + c + 1] = static_cast<int32_t>(base(c) + caps_[c]);
+  }
+}
+
+int32_t MagazineBlock::top(uint32_t cls) const noexcept {
+  return std::atomic_ref<int32_t>(words_[layout_.tops + cls + 1]).load(std::memory_order_acquire);
+}
+
+void MagazineBlock::set_top(uint32_t cls, int32_t t) noexcept {
+  std::atomic_ref<int32_t>(words_[layout_.tops + cls + 1]).store(t, std::memory_order_release);
+}
+
+int32_t MagazineBlock::count(uint32_t cls) const noexcept {
+  // JS can write the top; one outside the class's slots means the block was scribbled on.
+  const int64_t n = int64_t{top(cls)} - base(cls);
+  return n < 0 || n > caps_[cls] ? -1 : static_cast<int32_t>(n);
+}
+
+uint32_t MagazineBlock::cached(uint32_t cls) const noexcept {
+  const int32_t n = count(cls);
+  return n < 0 ? 0 : static_cast<uint32_t>(n);
+}
+
+void MagazineBlock::set_count(uint32_t cls, int32_t n) noexcept { set_top(cls, static_cast<int32_t>(base(cls)) + n); }
+
+double* MagazineBlock::counters() const noexcept {
+  return reinterpret_cast<double*>(reinterpret_cast<uint8_t*>(words_) + layout_.counters_byte);
+}
+
+double MagazineBlock::counter(uint32_t which) const noexcept {
+  return std::atomic_ref<double>(counters()[which]).load(std::memory_order_relaxed);
+}
+
+double MagazineBlock::allocations() const noexcept {
+  double held = 0;
+  for (uint32_t c = 0; c < classes_; ++c) held += cached(c);
+  return counter(kCounterFrees) + counter(kCounterRefilled) - counter(kCounterDrained) - held;
+}
+
+void MagazineBlock::add_counter(uint32_t which, double n) noexcept {
+  std::atomic_ref<double> c(counters()[which]);
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // only its thread writes it
+}
+
+Status MagazineBlock::refill(Depot& depot, uint32_t cls, uint32_t* got) noexcept {
+  *got = 0;
+  const int32_t n = count(cls);
+  if (n < 0) return Status::kCorrupted;
+  const uint32_t target = caps_[cls] / 2;
+  if (static_cast<uint32_t>(n) >= target) return Status::kOk;
+  const Status st = depot.pop_batch(cls, words_ + base(cls) + n, target - n, got, tag, &homes_[cls]);
+  set_count(cls, n + static_cast<int32_t>(*got));
+  add_counter(kCounterRefilled, *got);
+  return st;
+}
+
+Status MagazineBlock::drain(Depot& depot, uint32_t cls, uint32_t keep, uint32_t* bad) noexcept {
+  const int32_t n = count(cls);
+  if (n < 0) {
+    set_count(cls, 0);  // its handles stay out (a leak verify() reports), never reused twice
+    return Status::kCorrupted;
+  }
+  if (static_cast<uint32_t>(n) <= keep) return Status::kOk;
+  const Status st = depot.push_batch(cls, words_ + base(cls) + keep, n - keep, bad);
+  set_count(cls, static_cast<int32_t>(keep));
+  add_counter(kCounterDrained, n - keep);
+  return st;
+}
+
+Status MagazineBlock::flush(Depot& depot, uint32_t* bad) noexcept {
+  Status first = Status::kOk;
+  for (uint32_t c = 0; c < classes_; ++c) {
+    uint32_t b = 0;
+    const Status st = drain(depot, c, 0, &b);
+    if (first == Status::kOk && st != Status::kOk) {
+      first = st;
+      *bad = b;
+    }
+  }
+  return first;
+}
+
+}  // namespace offheap

@@ -1,0 +1,110 @@
+// Magazines (Bonwick) of one thread for one allocator, in a block of memory
+// that JavaScript and C++ both use: JS pops and pushes handles with plain
+// typed-array reads and writes, and only an empty or full magazine crosses
+// into native code, where refill() / drain() move a whole batch between the
+// block and a Depot under the depot's lock. Because the block is native
+// memory, the depot can also count what every thread holds (stats) and take
+// back the magazines of a thread that exits (flush()).
+//
+// Classes are numbered by id k = class index + 1 here (the id is also what a
+// live slot's state byte holds, so a free indexes the block with it).
+// Layout (32-bit words; lib/magazine-block.ts mirrors it), C classes:
+//   [k]            top of class k: the word index one past its last handle
+//   [C + 1 + k]    end of class k: its top when full
+//   [H + 64(k-1), H + 64(k-1) + cap_k)   the handles of class k (H = 64-word aligned,
+//                  so a magazine is empty exactly when top % 64 == 0)
+//   float64 at counters_byte:  [0] handles refilled, [1] frees by the fast
+//                  path, [2] handles drained; allocations = [1] + [0] - [2] - held
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "status.h"
+
+namespace offheap {
+
+/// A source and sink of free handles in batches, per size class. Thread-safe.
+class Depot {
+ public:
+  /// Moves up to `max` free handles of class `cls` into out[0..). *got says
+  /// how many; kExhausted when none, kCorrupted when a free-list link was bad.
+  /// `tag` (non-zero) names the caller's magazines and `*home` its current
+  /// source for this class (a slab), kept by the depot: one thread's objects
+  /// come from slabs of their own (no false sharing between threads).
+  virtual Status pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got, uint32_t tag,
+                           uint32_t* home) noexcept = 0;
+  /// Takes back n handles of class `cls`, each validated (range, slot start,
+  /// class, cached state). Rejected ones are left alone; the first one's
+  /// offset goes to *bad and kCorrupted is returned.
+  virtual Status push_batch(uint32_t cls, const int32_t* in, uint32_t n, uint32_t* bad) noexcept = 0;
+
+ protected:
+  ~Depot() = default;
+};
+
+class MagazineBlock {
+ public:
+  /// Words per class of handles; a class's capacity is below it.
+  static constexpr uint32_t kStride = 64;
+  static constexpr uint32_t kCounterRefilled = 0;
+  static constexpr uint32_t kCounterFrees = 1;
+  static constexpr uint32_t kCounterDrained = 2;
+  static constexpr uint32_t kCounters = 3;
+
+  /// Word and byte offsets of the parts of a block for `classes` classes.
+  struct Layout {
+    uint32_t tops;           ///< word index of tops[0] (tops[k] for id k)
+    uint32_t ends;           ///< word index of ends[0]
+    uint32_t handles;        ///< word index of class id 1's handles
+    uint32_t counters_byte;  ///< byte offset of the float64 counters
+    uint32_t bytes;          ///< total size of the block
+  };
+  static Layout layout(uint32_t classes) noexcept;
+
+  /// A block over `mem` (layout(classes).bytes, zeroed) with these capacities
+  /// (each 2..kStride-1); writes every class's top (empty) and end.
+  MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps) noexcept;
+
+  uint32_t classes() const noexcept { return classes_; }
+  int32_t* words() const noexcept { return words_; }
+  /// Set by the depot when the block is attached (0: none); with homes(),
+  /// the depot's bookkeeping of which slab serves this block, per class.
+  uint32_t tag = 0;
+  uint32_t* homes() noexcept { return homes_.data(); }
+  /// First handle slot (word index) of class index `cls`.
+  uint32_t base(uint32_t cls) const noexcept { return layout_.handles + cls * kStride; }
+  uint32_t capacity(uint32_t cls) const noexcept { return caps_[cls]; }
+  /// Handles held for `cls` (0 when its top was scribbled on).
+  uint32_t cached(uint32_t cls) const noexcept;
+  /// Sets the count of `cls` (tests; refill/drain do it themselves).
+  void set_count(uint32_t cls, int32_t n) noexcept;
+  double counter(uint32_t which) const noexcept;
+  double* counters() const noexcept;
+  /// Allocations made from this block: frees + refilled - drained - held.
+  double allocations() const noexcept;
+
+  /// Fills the magazine of `cls` up to half its capacity from the depot;
+  /// *got = handles added. kExhausted when the depot had none.
+  Status refill(Depot& depot, uint32_t cls, uint32_t* got) noexcept;
+  /// Returns handles beyond the first `keep` of `cls` to the depot.
+  Status drain(Depot& depot, uint32_t cls, uint32_t keep, uint32_t* bad) noexcept;
+  /// Returns every handle of every class (destroy, thread exit).
+  Status flush(Depot& depot, uint32_t* bad) noexcept;
+
+ private:
+  int32_t top(uint32_t cls) const noexcept;
+  void set_top(uint32_t cls, int32_t top) noexcept;
+  void add_counter(uint32_t which, double n) noexcept;
+  /// The count of `cls`, or -1 when its top lies outside the class's slots.
+  int32_t count(uint32_t cls) const noexcept;
+
+  int32_t* words_;
+  uint32_t classes_;
+  Layout layout_;
+  std::vector<uint32_t> caps_;   ///< the capacities native code trusts
+  std::vector<uint32_t> homes_;  ///< per class, the depot's slab for this block
+};
+
+}  // namespace offheap
