@@ -5,3 +5,10 @@
 export { OffheapError, type OffheapErrorCode } from './errors';
 export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel } from './guards';
+export {
+  ObjectPool,
+  type ObjectPoolOptions,
+  type ObjectPoolDescriptor,
+  type ObjectPoolStats,
+  type LeakRecord,
+} from './object-pool';

@@ -45,7 +45,7 @@ extern "C" __attribute__((noinline)) void run_batch(PoolDepot* d, uint32_t tag, 
   uint8_t* states = d->state_region()->base();
   for (long i = 0; i < n; i += 32) {
     d->refill(tag, mag, 32, &got, &bad);
-    for (uint32_t k = 0; k < got; ++k) states[mag[k]] |= slot_state::kEver;
+    for (uint32_t k = 0; k < got; ++k) states[mag[k] / 64] |= slot_state::kEver;
     d->drain(tag, mag, got, &bad_index);
   }
   sink = got;

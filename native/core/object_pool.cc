@@ -214,7 +214,7 @@ Status ObjectPool::pop_batch(uint32_t tag, int32_t* out, uint32_t max, uint32_t*
     uint8_t* p = slot(i);
     guards::asan_unpoison(p, slot_size_);
     ss::store(states_, i, into);
-    out[k++] = static_cast<int32_t>(i);
+    out[k++] = static_cast<int32_t>(i * slot_size_);
     i = read_link(p);
   }
   used_.head = i;
@@ -226,13 +226,13 @@ Status ObjectPool::pop_batch(uint32_t tag, int32_t* out, uint32_t max, uint32_t*
     st = take(mag, &i, bad_offset, &from);
     if (st != Status::kOk) break;
     if (from == Source::kUsed) --used_bias_;
-    out[k++] = static_cast<int32_t>(i);
+    out[k++] = static_cast<int32_t>(i * slot_size_);
   }
   if (st == Status::kExhausted) st = Status::kOk;
   if (st != Status::kOk) {
     // All or nothing: what was taken before the fault goes back.
     while (k > 0) {
-      i = static_cast<uint32_t>(out[--k]);
+      i = static_cast<uint32_t>(out[--k]) / slot_size_;
       const uint8_t s = ss::with_kind(ss::load(states_, i), ss::kDepot);
       ss::store(states_, i, s);
       push_free(i, s);
@@ -242,17 +242,18 @@ Status ObjectPool::pop_batch(uint32_t tag, int32_t* out, uint32_t max, uint32_t*
   return st;
 }
 
-Status ObjectPool::push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad_index) noexcept {
+Status ObjectPool::push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept {
   if (destroyed_) return Status::kDestroyed;
   if (tag >= ss::kMaxTags) return Status::kInvalidArgument;
   const uint8_t mag = ss::magazine(tag);
   Status st = Status::kOk;
   for (uint32_t k = 0; k < n; ++k) {
     const int32_t v = in[k];  // read once: it is JS-visible memory
-    const uint32_t i = static_cast<uint32_t>(v);
-    const uint8_t s = v >= 0 && i < cursor_ ? ss::load(states_, i) : ss::kNever;
+    const uint32_t off = static_cast<uint32_t>(v);
+    const uint32_t i = div_.quotient(off);
+    const uint8_t s = v >= 0 && i < cursor_ && i * slot_size_ == off ? ss::load(states_, i) : ss::kNever;
     if (ss::kind(s) != mag) {
-      if (st == Status::kOk) *bad_index = v;
+      if (st == Status::kOk) *bad = v;
       st = Status::kInvalidHandle;
       continue;
     }

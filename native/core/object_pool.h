@@ -90,15 +90,15 @@ class ObjectPool {
   Status free(uint32_t offset) noexcept;
 
   /// Moves up to `max` free slots into attachment `tag`'s magazine, writing
-  /// their indices to out[0..*n). Fewer (0 included) when the pool is out of
+  /// their offsets to out[0..*n). Fewer (0 included) when the pool is out of
   /// room. On kCorrupted / kUseAfterFree nothing moves and *bad_offset names
   /// the slot at fault.
   Status pop_batch(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept;
 
-  /// Returns slot indices in[0..n) from attachment `tag`'s magazine to the
-  /// depot. Entries that are out of range or not in that magazine are
-  /// skipped; the first one is reported as kInvalidHandle with *bad_index.
-  Status push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad_index) noexcept;
+  /// Returns the slots at offsets in[0..n) from attachment `tag`'s magazine
+  /// to the depot. Entries that are misaligned, out of range or not in that
+  /// magazine are skipped; the first is reported as kInvalidHandle in *bad.
+  Status push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept;
 
   /// Returns every slot still in attachment `tag`'s magazine to the depot
   /// (thread exit). O(carved). Returns how many moved.

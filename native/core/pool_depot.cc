@@ -73,11 +73,11 @@ Status PoolDepot::refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, 
   return pool_->pop_batch(tag, out, max, n, bad_offset);
 }
 
-Status PoolDepot::drain(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad_index) noexcept {
+Status PoolDepot::drain(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!attachments_.is_open(tag)) return Status::kDestroyed;
   live_locked();
-  return pool_->push_batch(tag, in, n, bad_index);
+  return pool_->push_batch(tag, in, n, bad);
 }
 
 Status PoolDepot::alloc(uint32_t* offset) noexcept {

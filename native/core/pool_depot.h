@@ -47,9 +47,9 @@ class PoolDepot {
   /// Files the depot in the share registry (once) and returns its id.
   uint64_t share() noexcept;
 
-  /// Batch moves for tag's magazine; see ObjectPool::pop_batch / push_batch.
+  /// Batch moves of slot offsets for tag's magazine; see ObjectPool::pop_batch / push_batch.
   Status refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept;
-  Status drain(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad_index) noexcept;
+  Status drain(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept;
 
   /// Single slots under the mutex (debug mode); see ObjectPool::alloc / free.
   Status alloc(uint32_t* offset) noexcept;

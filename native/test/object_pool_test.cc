@@ -320,15 +320,18 @@ TEST(pool_batches_and_reclaim) {
   uint32_t n = 0, bad = 0;
   REQUIRE(p->pop_batch(3, mag, 32, &n, &bad) == Status::kOk);
   CHECK_EQ(n, 32u);
-  for (uint32_t k = 0; k < n; ++k) CHECK_EQ(p->states()[mag[k]], ss::magazine(3));
-  int32_t bad_index = 0;
-  CHECK(p->push_batch(4, mag, 1, &bad_index) == Status::kInvalidHandle);  // other tag's
-  CHECK_EQ(bad_index, mag[0]);
-  int32_t junk[3] = {-1, 1000, mag[0]};
-  CHECK(p->push_batch(3, junk, 3, &bad_index) == Status::kInvalidHandle);
-  CHECK_EQ(bad_index, -1);
-  CHECK_EQ(ss::kind(p->states()[mag[0]]), ss::kDepot);  // the valid one moved
-  REQUIRE(p->push_batch(3, mag + 1, 15, &bad_index) == Status::kOk);
+  for (uint32_t k = 0; k < n; ++k) {
+    CHECK_EQ(mag[k] % 16, 0);
+    CHECK_EQ(p->states()[mag[k] / 16], ss::magazine(3));
+  }
+  int32_t bad_entry = 0;
+  CHECK(p->push_batch(4, mag, 1, &bad_entry) == Status::kInvalidHandle);  // other tag's
+  CHECK_EQ(bad_entry, mag[0]);
+  int32_t junk[4] = {-16, 1600, mag[1] + 8, mag[0]};
+  CHECK(p->push_batch(3, junk, 4, &bad_entry) == Status::kInvalidHandle);
+  CHECK_EQ(bad_entry, -16);
+  CHECK_EQ(ss::kind(p->states()[mag[0] / 16]), ss::kDepot);  // the valid one moved
+  REQUIRE(p->push_batch(3, mag + 1, 15, &bad_entry) == Status::kOk);
   CHECK_EQ(p->reclaim(3), 16u);  // the 16 still in the magazine
   CHECK_EQ(p->stats().depot_slots, 32u);
   // A pool out of room fills what it can: 100 slots, 32 free + 68 uncarved.
@@ -350,7 +353,7 @@ TEST(pool_ever_bit_separates_invalid_from_double_free) {
   int32_t mag[4];
   uint32_t n, bad;
   REQUIRE(p->pop_batch(0, mag, 2, &n, &bad) == Status::kOk);
-  CHECK(p->free(static_cast<uint32_t>(mag[0]) * 16) == Status::kInvalidHandle);
+  CHECK(p->free(static_cast<uint32_t>(mag[0])) == Status::kInvalidHandle);
   uint32_t off;
   REQUIRE(p->alloc(&off) == Status::kOk);
   REQUIRE(p->free(off) == Status::kOk);

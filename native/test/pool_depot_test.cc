@@ -91,7 +91,7 @@ TEST(depot_close_reclaims_magazine) {
   REQUIRE(n == 32);
   // The worker hands 5 slots to its user (as the JS fast path does).
   uint8_t* states = d->state_region()->base();
-  for (int k = 0; k < 5; ++k) states[mag[k]] = ss::kLiveByte;
+  for (int k = 0; k < 5; ++k) states[mag[k] / 16] = ss::kLiveByte;
   counters(d, worker)[Attachments::kAllocs] = 5;
   w->close(worker);
   const PoolDepotStats s = d->stats();
@@ -143,26 +143,26 @@ TEST(depot_threads_never_share_a_slot) {
         uint32_t n = 0, bad;
         if (me->refill(tag, mag, 16, &n, &bad) != Status::kOk) clashes++;
         for (uint32_t k = 0; k < n; ++k) {
-          uint32_t* slot = reinterpret_cast<uint32_t*>(base + mag[k] * 32u);
+          uint32_t* slot = reinterpret_cast<uint32_t*>(base + mag[k]);
           slot[1] = static_cast<uint32_t>(t + 1);
           held.push_back(static_cast<uint32_t>(mag[k]));
         }
-        for (uint32_t i : held)
-          if (reinterpret_cast<uint32_t*>(base + i * 32u)[1] != static_cast<uint32_t>(t + 1)) clashes++;
+        for (uint32_t off : held)
+          if (reinterpret_cast<uint32_t*>(base + off)[1] != static_cast<uint32_t>(t + 1)) clashes++;
         // Every third round, free through the single path (as another thread would).
         if (r % 3 == 0 && !held.empty()) {
-          const uint32_t i = held.back();
+          const uint32_t off = held.back();
           held.pop_back();
           // Handed to the user as the JS fast path does: state and count.
-          std::atomic_ref<uint8_t>(d->state_region()->base()[i]).store(ss::kLiveByte);
+          std::atomic_ref<uint8_t>(d->state_region()->base()[off / 32]).store(ss::kLiveByte);
           counters(d, tag)[Attachments::kAllocs] += 1;
-          if (me->free(i * 32u) != Status::kOk) clashes++;
+          if (me->free(off) != Status::kOk) clashes++;
         }
         int32_t back[64];
         uint32_t m = 0;
         while (!held.empty() && m < 16) back[m++] = static_cast<int32_t>(held.back()), held.pop_back();
-        int32_t bad_index;
-        if (me->drain(tag, back, m, &bad_index) != Status::kOk) clashes++;
+        int32_t bad_entry;
+        if (me->drain(tag, back, m, &bad_entry) != Status::kOk) clashes++;
       }
       me->close(tag);
     });
