@@ -17,7 +17,7 @@ import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type Na
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { makeView } from './view';
+import { makeView, OffheapBuffer } from './view';
 
 /** Largest slot; a region (and so capacity * slotSize) is at most 2 GiB. */
 export const MAX_SLOT_SIZE = 1 << 24;
@@ -123,12 +123,35 @@ export function roundSlotSize(slotSize: number, align: number): number {
   return Math.ceil(Math.max(slotSize, 4) / a) * a;
 }
 
-// Release-mode Buffers carry their pool and offset under private symbols:
-// on Node 20 a typed array's byteOffset / buffer getters are not inlined
-// (~20 ns each), a property load is ~1 ns. Any other Buffer is checked in full.
-const OWNER = Symbol('offheap.ObjectPool');
-const OFFSET = Symbol('offheap.offset');
-type PoolBuffer = Buffer & { readonly [OWNER]?: ObjectPool; readonly [OFFSET]?: number };
+/**
+ * A release-mode Buffer of a pool: a real Buffer (view.ts's class) that also
+ * knows its pool and offset in private fields. On Node 20 a typed array's
+ * byteOffset and buffer getters are not inlined (~20 ns each); reading a
+ * private field is ~1 ns, and nothing outside this file can forge one. Any
+ * other Buffer (made by hand, a subarray) is checked in full.
+ */
+class PoolBuffer extends OffheapBuffer {
+  #pool: ObjectPool | undefined;
+  #offset: number;
+
+  constructor(ab: ArrayBuffer | number, offset?: number, length?: number, pool?: ObjectPool) {
+    // Typed-array methods (subarray, map, ...) construct through the species
+    // with their own arguments and no pool: such a Buffer is never trusted.
+    super(ab as ArrayBuffer, offset, length);
+    this.#pool = pool;
+    this.#offset = offset ?? 0;
+  }
+
+  /** The slot offset when `b` is one of `pool`'s own Buffers, else -1. */
+  static offsetIn(b: unknown, pool: ObjectPool): number {
+    return b instanceof PoolBuffer && b.#pool === pool ? b.#offset : -1;
+  }
+
+  /** The slot offset of a PoolBuffer (any pool). */
+  static offsetOf(b: PoolBuffer): number {
+    return b.#offset;
+  }
+}
 
 /** Opens an existing shared pool instead of creating one (attach()). */
 class Attachment {
@@ -261,7 +284,7 @@ export class ObjectPool extends AllocatorBase {
     const size = this.slotSize_;
     const i = typeof h === 'number' ? (h / size) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.viewSlow(h);
-    return makeView(this.buffer_, h, size);
+    return this.newView(h);
   }
 
   /**
@@ -277,7 +300,7 @@ export class ObjectPool extends AllocatorBase {
     const v = views[k];
     if (v !== undefined) {
       views[k] = undefined;
-      if (v[OFFSET] === h) return v;
+      if (PoolBuffer.offsetOf(v) === h) return v as unknown as Buffer;
     }
     return this.newView(h);
   }
@@ -290,10 +313,10 @@ export class ObjectPool extends AllocatorBase {
    * slot (stale, detached) throws ERR_OFFHEAP_USE_AFTER_FREE.
    */
   free(buf: Uint8Array): void {
-    const b = buf as PoolBuffer;
-    if (b?.[OWNER] === this) {
-      this.freeHandle(b[OFFSET]!);
-      this.views_[this.mag_.count - 1] = b;
+    const h = PoolBuffer.offsetIn(buf, this);
+    if (h >= 0) {
+      this.freeHandle(h);
+      this.views_[this.mag_.count - 1] = buf as PoolBuffer;
       return;
     }
     this.freeViewSlow(buf);
@@ -494,12 +517,9 @@ export class ObjectPool extends AllocatorBase {
     this.freeHandle(buf.byteOffset);
   }
 
-  /** A release-mode Buffer over slot `h`, tagged as this pool's. */
-  private newView(h: number): PoolBuffer {
-    const v = makeView(this.buffer_, h, this.slotSize_);
-    Object.defineProperty(v, OWNER, { value: this });
-    Object.defineProperty(v, OFFSET, { value: h });
-    return v as PoolBuffer;
+  /** A release-mode Buffer over slot `h` that knows it is this pool's. */
+  private newView(h: number): Buffer {
+    return new PoolBuffer(this.buffer_, h, this.slotSize_, this) as unknown as Buffer;
   }
 
   private error(code: OffheapErrorCode, detail: string, offset?: number): Error {

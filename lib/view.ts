@@ -5,7 +5,7 @@
  * internal FastBuffer: Buffer.isBuffer() is true and every Buffer method works,
  * without Buffer.from()'s extra argument checking.
  */
-class OffheapBuffer extends Uint8Array {}
+export class OffheapBuffer extends Uint8Array {}
 Object.setPrototypeOf(OffheapBuffer.prototype, Buffer.prototype);
 
 /** A Buffer over `ab[offset, offset+length)`; the caller has checked bounds. */

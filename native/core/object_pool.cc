@@ -112,11 +112,14 @@ void ObjectPool::commit_to(uint32_t slots) noexcept {
   committed_slots_ = slots;
 }
 
+bool ObjectPool::grow() noexcept {
+  if (!growable_ || committed_slots_ >= capacity_) return false;
+  commit_to(std::min(capacity_, committed_slots_ + chunk_slots_));
+  return true;
+}
+
 Status ObjectPool::carve(uint32_t* index) noexcept {
-  if (cursor_ == committed_slots_) {
-    if (!growable_ || committed_slots_ >= capacity_) return Status::kExhausted;
-    commit_to(std::min(capacity_, committed_slots_ + chunk_slots_));
-  }
+  if (cursor_ == committed_slots_ && !grow()) return Status::kExhausted;
   *index = cursor_++;
   if (!poison_) fast_limit_ = cursor_;
   uint8_t* p = slot(*index);
@@ -219,6 +222,17 @@ Status ObjectPool::pop_batch(uint32_t tag, int32_t* out, uint32_t max, uint32_t*
   }
   used_.head = i;
   used_bias_ -= k;
+  // Then fresh slots straight from the carve area, a chunk at a time.
+  while (k < max && used_.head == kNil && fresh_.head == kNil && !poison_ && !destroyed_) {
+    if (cursor_ == committed_slots_ && !grow()) break;
+    const uint32_t end = std::min(committed_slots_, cursor_ + (max - k));
+    for (uint32_t c = cursor_; c < end; ++c) {
+      ss::store(states_, c, mag);
+      out[k++] = static_cast<int32_t>(c * slot_size_);
+    }
+    cursor_ = end;
+    fast_limit_ = end;
+  }
   // The rest one by one: the fresh list, carving, debug mode, reporting a bad head.
   Status st = Status::kOk;
   while (k < max) {

@@ -184,6 +184,8 @@ class ObjectPool {
   Status take(uint8_t kind, uint32_t* index, uint32_t* bad_offset, Source* from) noexcept;
   /// Takes the next never-used slot, growing by a chunk when allowed.
   Status carve(uint32_t* index) noexcept;
+  /// Commits one more chunk of slots; false when the pool may not grow.
+  bool grow() noexcept;
   /// Accounts the pages of the first `slots` slots (and their states) as committed.
   void commit_to(uint32_t slots) noexcept;
   /// Committed bytes of the slots and of the state region for `slots` slots.
