@@ -77,7 +77,8 @@ describe('region', () => {
     const h = native.regionCreate(GiB);
     const before = native.externalMemory();
     native.regionCommit(h, 100 * MiB);
-    expect(native.externalMemory() - before).toBeGreaterThanOrEqual(100 * MiB);
+    // Within 1 MiB: V8 also counts ArrayBuffers the GC sweeps concurrently.
+    expect(native.externalMemory() - before).toBeGreaterThan(99 * MiB);
     native.regionDestroy(h);
     expect(Math.abs(native.externalMemory() - before)).toBeLessThan(MiB);
   });
