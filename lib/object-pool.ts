@@ -417,6 +417,17 @@ export class ObjectPool extends AllocatorBase {
     return new (ObjectPool as unknown as new (o: ObjectPoolOptions, a: Attachment) => ObjectPool)(options, new Attachment(id));
   }
 
+  /**
+   * Ends this thread's use of the pool: the slots in its magazine go back,
+   * `buffer` and every view made from it are detached, and every later call
+   * throws ERR_OFFHEAP_DESTROYED. The pages go back to the OS when the last
+   * attachment (every thread's) is destroyed or collected; until then other
+   * threads keep using the pool and its live slots. Calling it again does nothing.
+   */
+  override destroy(): void {
+    super.destroy();
+  }
+
   protected onDestroy(handle: NativeHandle): void {
     try {
       flushMagazine(this.mag_, depot, handle);
