@@ -17,7 +17,8 @@ import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type Na
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { makeView, OffheapBuffer } from './view';
+import { OwnedBuffer } from './owned-buffer';
+import { makeView } from './view';
 
 /** Largest slot; a region (and so capacity * slotSize) is at most 2 GiB. */
 export const MAX_SLOT_SIZE = 1 << 24;
@@ -123,36 +124,6 @@ export function roundSlotSize(slotSize: number, align: number): number {
   return Math.ceil(Math.max(slotSize, 4) / a) * a;
 }
 
-/**
- * A release-mode Buffer of a pool: a real Buffer (view.ts's class) that also
- * knows its pool and offset in private fields. On Node 20 a typed array's
- * byteOffset and buffer getters are not inlined (~20 ns each); reading a
- * private field is ~1 ns, and nothing outside this file can forge one. Any
- * other Buffer (made by hand, a subarray) is checked in full.
- */
-class PoolBuffer extends OffheapBuffer {
-  #pool: ObjectPool | undefined;
-  #offset: number;
-
-  constructor(ab: ArrayBuffer | number, offset?: number, length?: number, pool?: ObjectPool) {
-    // Typed-array methods (subarray, map, ...) construct through the species
-    // with their own arguments and no pool: such a Buffer is never trusted.
-    super(ab as ArrayBuffer, offset, length);
-    this.#pool = pool;
-    this.#offset = offset ?? 0;
-  }
-
-  /** The slot offset when `b` is one of `pool`'s own Buffers, else -1. */
-  static offsetIn(b: unknown, pool: ObjectPool): number {
-    return b instanceof PoolBuffer && b.#pool === pool ? b.#offset : -1;
-  }
-
-  /** The slot offset of a PoolBuffer (any pool). */
-  static offsetOf(b: PoolBuffer): number {
-    return b.#offset;
-  }
-}
-
 /** Opens an existing shared pool instead of creating one (attach()). */
 class Attachment {
   constructor(readonly id: number) {}
@@ -179,7 +150,7 @@ export class ObjectPool extends AllocatorBase {
   private declare shared_: boolean;
   private declare readonly ledger_: DebugLedger | null;
   /** Buffers of slots freed by free(buf), beside their handles in the magazine. */
-  private declare readonly views_: (PoolBuffer | undefined)[];
+  private declare readonly views_: (OwnedBuffer | undefined)[];
 
   /**
    * Creates a pool. Throws TypeError / RangeError (ERR_INVALID_ARG_TYPE /
@@ -214,7 +185,7 @@ export class ObjectPool extends AllocatorBase {
     this.capacity_ = cap;
     this.debug_ = debug;
     this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
-    this.views_ = new Array<PoolBuffer | undefined>(this.mag_.capacity).fill(undefined);
+    this.views_ = new Array<OwnedBuffer | undefined>(this.mag_.capacity).fill(undefined);
     this.stateBuffer_ = native.poolStateBuffer(handle);
     this.state_ = new Uint8Array(this.stateBuffer_, 0, cap);
     this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
@@ -300,7 +271,7 @@ export class ObjectPool extends AllocatorBase {
     const v = views[k];
     if (v !== undefined) {
       views[k] = undefined;
-      if (PoolBuffer.offsetOf(v) === h) return v as unknown as Buffer;
+      if (OwnedBuffer.offsetOf(v) === h) return v as unknown as Buffer;
     }
     return this.newView(h);
   }
@@ -313,10 +284,10 @@ export class ObjectPool extends AllocatorBase {
    * slot (stale, detached) throws ERR_OFFHEAP_USE_AFTER_FREE.
    */
   free(buf: Uint8Array): void {
-    const h = PoolBuffer.offsetIn(buf, this);
+    const h = OwnedBuffer.offsetIn(buf, this);
     if (h >= 0) {
       this.freeHandle(h);
-      this.views_[this.mag_.count - 1] = buf as PoolBuffer;
+      this.views_[this.mag_.count - 1] = buf as OwnedBuffer;
       return;
     }
     this.freeViewSlow(buf);
@@ -530,7 +501,7 @@ export class ObjectPool extends AllocatorBase {
 
   /** A release-mode Buffer over slot `h` that knows it is this pool's. */
   private newView(h: number): Buffer {
-    return new PoolBuffer(this.buffer_, h, this.slotSize_, this) as unknown as Buffer;
+    return new OwnedBuffer(this.buffer_, h, this.slotSize_, this) as unknown as Buffer;
   }
 
   private error(code: OffheapErrorCode, detail: string, offset?: number): Error {

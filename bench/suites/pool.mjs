@@ -61,14 +61,13 @@ async function debugCost() {
   const release = new ObjectPool({ slotSize: 64, capacity: 1 << 16, name: 'bench-release' });
   const debug = new ObjectPool({ slotSize: 64, capacity: 1 << 16, debug: { poison: true, leaks: 'off' }, name: 'bench-debug' });
   const paranoid = new ObjectPool({ slotSize: 64, capacity: 1 << 16, debug: { poison: true, leaks: 'paranoid' }, name: 'bench-paranoid' });
-  const pair = (p) => (n) => { for (let i = 0; i < n; i++) { const h = p.allocHandle(); consume(h); p.freeHandle(h); } };
-  const bufs = (p) => (n) => { for (let i = 0; i < n; i++) { const b = p.alloc(); consume(b.length); p.free(b); } };
+  // One loop per candidate: a shared closure would make every call site polymorphic.
   const group = await compare('Debug mode next to release, 64 B churn', [
-    { name: 'release allocHandle+freeHandle', run: pair(release) },
-    { name: 'debug allocHandle+freeHandle (poison)', run: pair(debug) },
-    { name: 'debug allocHandle+freeHandle (poison, paranoid stacks)', run: pair(paranoid) },
-    { name: 'release alloc()+free()', run: bufs(release) },
-    { name: 'debug alloc()+free() (detachable views)', run: bufs(debug) },
+    { name: 'release allocHandle+freeHandle', run: (n) => { for (let i = 0; i < n; i++) { const h = release.allocHandle(); consume(h); release.freeHandle(h); } } },
+    { name: 'debug allocHandle+freeHandle (poison)', run: (n) => { for (let i = 0; i < n; i++) { const h = debug.allocHandle(); consume(h); debug.freeHandle(h); } } },
+    { name: 'debug allocHandle+freeHandle (poison, paranoid stacks)', run: (n) => { for (let i = 0; i < n; i++) { const h = paranoid.allocHandle(); consume(h); paranoid.freeHandle(h); } } },
+    { name: 'release alloc()+free()', run: (n) => { for (let i = 0; i < n; i++) { const b = release.alloc(); consume(b.length); release.free(b); } } },
+    { name: 'debug alloc()+free() (detachable views)', run: (n) => { for (let i = 0; i < n; i++) { const b = debug.alloc(); consume(b.length); debug.free(b); } } },
   ], { ops: 20_000, rounds: 9, baseline: 'release allocHandle+freeHandle', note: 'Debug mode takes the native path (a mutex, poison fill and check) on every operation.' });
   for (const p of [release, debug, paranoid]) p.destroy();
   return group;
@@ -130,8 +129,11 @@ async function twoWorkers() {
   const descriptor = shared.share();
   const workers = [0, 1].map(() => new Worker(churnWorker, { workerData: descriptor }));
   const ask = (w, ops, control = false) => new Promise((resolve, reject) => {
-    w.once('message', resolve);
     w.once('error', reject);
+    w.once('message', (m) => {
+      w.off('error', reject);
+      resolve(m);
+    });
     w.postMessage({ ops, control });
   });
   const split = (n, control) => Promise.all([ask(workers[0], n >> 1, control), ask(workers[1], n - (n >> 1), control)]);
