@@ -571,6 +571,8 @@ describe('ObjectPool debug mode', () => {
     const p = pool({ slotSize: 16, capacity: 10, debug: dbg, name: 'leaky' });
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
+    const printers = process.listeners('warning'); // Node's own printer: this warning is expected
+    process.removeAllListeners('warning');
     process.on('warning', onWarning);
     try {
       (() => {
@@ -582,6 +584,7 @@ describe('ObjectPool debug mode', () => {
       await new Promise((r) => setTimeout(r, 10));
     } finally {
       process.off('warning', onWarning);
+      for (const printer of printers) process.on('warning', printer);
     }
     const leak = warnings.filter((w) => (w as { code?: string }).code === 'OFFHEAP_LEAK');
     expect(leak).toHaveLength(1);
