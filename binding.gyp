@@ -9,7 +9,7 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O3"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2", "-O3"],
+      "cflags_cc!": ["-std=gnu++17", "-std=c++17"],
       "cflags_cc": ["-std=c++20", "-O3", "-fvisibility=hidden", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "ldflags": ["-Wl,--exclude-libs,ALL"],
       "xcode_settings": {

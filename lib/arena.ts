@@ -19,7 +19,7 @@
 import { inspect } from 'node:util';
 import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError } from './errors';
-import { resolveDebug, type DebugConfig, type DebugOptions } from './guards';
+import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateFunction, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
@@ -75,12 +75,8 @@ export interface ArenaResetOptions {
 }
 
 /** One live allocation, as `leaks()` lists it (debug mode). */
-export interface ArenaLeak {
-  offset: number;
-  size: number;
-  /** Where it was allocated ('paranoid': always; 'sample': one in LEAK_SAMPLE_EVERY; 'off': never). */
-  stack: string | undefined;
-}
+/** One live arena allocation, as leaks() lists it. */
+export type ArenaLeak = LeakRecord;
 
 /** AllocatorStats, plus the number of live marks. */
 export interface ArenaStats extends AllocatorStats {

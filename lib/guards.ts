@@ -68,6 +68,16 @@ export function resolveDebug(option: unknown): DebugConfig {
   return Object.freeze({ enabled: true, poison, redZone, leaks });
 }
 
+/** One live allocation, as every allocator's leaks() lists it. */
+export interface LeakRecord {
+  /** The handle: the allocation's offset into the allocator's `buffer`. */
+  offset: number;
+  /** The requested size in bytes. */
+  size: number;
+  /** Where it was allocated, when this allocation's stack was kept ('paranoid': always, 'sample': some). */
+  stack: string | undefined;
+}
+
 /** Index of the first byte of bytes[from, to) that is not `fill`, or -1. */
 export function findMismatch(bytes: Uint8Array, from: number, to: number, fill: number): number {
   for (let i = from; i < to; i++) if (bytes[i] !== fill) return i;

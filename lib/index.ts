@@ -4,7 +4,7 @@
  */
 export { OffheapError, type OffheapErrorCode } from './errors';
 export { stats, type AllocatorStats } from './registry';
-export { type DebugOptions, type LeakLevel } from './guards';
+export { type DebugOptions, type LeakLevel, type LeakRecord } from './guards';
 export { toPrometheus, registerPrometheusCollector } from './metrics';
 export { Arena, type ArenaOptions, type ArenaResetOptions, type ArenaLeak, type ArenaStats } from './arena';
 export { ArenaScope, currentArena, type ArenaScopeOptions } from './arena-scope';
@@ -15,4 +15,4 @@ export {
   type SlabClassStats,
   type SlabDescriptor,
 } from './slab';
-export { type LeakRecord } from './slab-debug';
+export { ObjectPool, type ObjectPoolOptions, type ObjectPoolDescriptor, type ObjectPoolStats } from './object-pool';

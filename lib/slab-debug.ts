@@ -7,19 +7,12 @@
  * is garbage-collected while its allocation is still live.
  */
 import { OffheapError, invalidArgType, offheapError } from './errors';
-import type { DebugConfig } from './guards';
+import type { DebugConfig, LeakRecord } from './guards';
 import { native, type NativeHandle } from './native';
 import { makeView } from './view';
 
 /** One entry of leaks(). */
-export interface LeakRecord {
-  /** The handle (offset into `buffer`). */
-  offset: number;
-  /** Requested size in bytes. */
-  size: number;
-  /** Where it was allocated, when this allocation was sampled. */
-  stack: string | undefined;
-}
+export type { LeakRecord } from './guards';
 
 interface Live {
   size: number;

@@ -5,7 +5,7 @@
  * internal FastBuffer: Buffer.isBuffer() is true and every Buffer method works,
  * without Buffer.from()'s extra argument checking.
  */
-class OffheapBuffer extends Uint8Array {}
+export class OffheapBuffer extends Uint8Array {}
 Object.setPrototypeOf(OffheapBuffer.prototype, Buffer.prototype);
 // util.inspect prints `<${constructor.name} ...>`: show views as the Buffers they are.
 Object.defineProperty(OffheapBuffer, 'name', { value: 'Buffer' });

@@ -1,0 +1,554 @@
+/**
+ * ObjectPool: fixed-size slots over mmap'd memory, handed out as handles
+ * (byte offsets into `pool.buffer`) or as Buffer views. The native core keeps
+ * a union-slot free list (zero bytes of header per slot) and one state byte
+ * per slot in a side table; this thread's magazine (a stack of free slots)
+ * makes allocHandle / freeHandle a few typed-array operations, with a native
+ * call only once per batch. The release-mode guards read the same state table,
+ * so a double free or a foreign handle throws at the call in O(1), also while
+ * the slot sits in a magazine. See README.md "ObjectPool" and DESIGN.md 3-5, 7.
+ */
+import { AllocatorBase } from './allocator';
+import { invalidArgType, offheapError, outOfRange, type OffheapErrorCode } from './errors';
+import { DebugLedger } from './debug-ledger';
+import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
+import { Magazine } from './magazine';
+import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type NativeDepot } from './magazine-depot';
+import { nativeAs, type NativeHandle } from './native';
+import type { AllocatorStats } from './registry';
+import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
+import { OwnedBuffer } from './owned-buffer';
+import { makeView } from './view';
+
+/** Largest slot; a region (and so capacity * slotSize) is at most 2 GiB. */
+export const MAX_SLOT_SIZE = 1 << 24;
+const MAX_REGION = 2 ** 31;
+
+// The slot-state bytes of native/core/slot_state.h.
+const EVER = 0x80;
+const LIVE = 0x82;
+const FIRST_TAG = 3;
+// The per-thread counters of native/core/attachments.h.
+const ALLOCS = 0;
+const FREES = 1;
+const FAILED = 2;
+
+export interface ObjectPoolOptions {
+  /** Bytes each slot must hold (1 .. 16 MiB); rounded up to hold the free-list link and the alignment. */
+  slotSize: number;
+  /** Most slots ever live; capacity * slotSize at most 2 GiB. */
+  capacity: number;
+  /** Alignment of every slot, a power of two 1 .. 4096 (at least 4 is used). Default 8. */
+  align?: number;
+  /** false: every slot is committed and prefaulted at construction. Default true. */
+  growable?: boolean;
+  /** Slots whose pages are committed and prefaulted at construction. Default 0. */
+  preheat?: number;
+  /** Debug guards (poisoning, stale views, leak reports); default from OFFHEAP_DEBUG. */
+  debug?: boolean | DebugOptions;
+  /** Name used in errors and metrics. */
+  name?: string;
+}
+
+/** What share() returns: plain data for postMessage / workerData. */
+export interface ObjectPoolDescriptor {
+  readonly kind: 'ObjectPool';
+  readonly id: number;
+  readonly slotSize: number;
+  readonly capacity: number;
+  readonly debug: false | { poison: boolean; leaks: 'off' | 'sample' | 'paranoid' };
+  readonly name: string;
+}
+
+export interface ObjectPoolStats extends AllocatorStats {
+  /** Rounded slot size in bytes. */
+  slotSize: number;
+  capacity: number;
+  /** Free slots in the native depot. */
+  depotSlots: number;
+  /** Free slots cached in the magazines of every attached thread. */
+  cachedSlots: number;
+  /** Threads attached (this one included). */
+  attachments: number;
+}
+
+export type { LeakRecord } from './guards';
+
+interface NativeStats {
+  reservedBytes: number;
+  committedBytes: number;
+  liveCount: number;
+  peakLiveCount: number;
+  allocCount: number;
+  freeCount: number;
+  failedCount: number;
+  slotSize: number;
+  capacity: number;
+  carvedSlots: number;
+  depotSlots: number;
+  attachments: number;
+}
+
+interface PoolNative {
+  poolCreate(slotSize: number, align: number, capacity: number, growable: boolean, preheat: number, poison: boolean, name: string): NativeHandle;
+  poolShare(h: NativeHandle): number;
+  poolAttach(id: number, slotSize: number, capacity: number, name: string): NativeHandle;
+  poolBuffer(h: NativeHandle): ArrayBuffer;
+  poolStateBuffer(h: NativeHandle): ArrayBuffer;
+  poolInfo(h: NativeHandle): [slotSize: number, capacity: number, tag: number, counterOffset: number, maxAttachments: number];
+  poolRefill(h: NativeHandle, into: Int32Array, max: number): number;
+  poolDrain(h: NativeHandle, from: Int32Array, start: number, n: number): void;
+  poolAlloc(h: NativeHandle): number;
+  poolFree(h: NativeHandle, offset: number): void;
+  poolLive(h: NativeHandle): number;
+  poolStats(h: NativeHandle): NativeStats;
+  poolVerify(h: NativeHandle): void;
+  poolClose(h: NativeHandle): void;
+  poolRename(h: NativeHandle, name: string): void;
+}
+
+const native = nativeAs<PoolNative>();
+const depot: NativeDepot = { refill: native.poolRefill, drain: native.poolDrain };
+
+const KNOWN_OPTIONS = ['slotSize', 'capacity', 'align', 'growable', 'preheat', 'debug', 'name'] as const;
+
+/** The slot size the core uses: Zig's max(link, size), aligned to max(align, 4). */
+export function roundSlotSize(slotSize: number, align: number): number {
+  const a = Math.max(align, 4);
+  return Math.ceil(Math.max(slotSize, 4) / a) * a;
+}
+
+/** Opens an existing shared pool instead of creating one (attach()). */
+class Attachment {
+  constructor(readonly id: number) {}
+}
+
+export class ObjectPool extends AllocatorBase {
+  readonly kind = 'ObjectPool';
+  // Fields are `declare`d and assigned once, in the constructor: V8 then
+  // treats them as constant and the fast paths load them for free. (A class
+  // field declaration would first define each one as undefined.)
+  private declare readonly slotSize_: number;
+  private declare readonly capacity_: number;
+  private declare readonly debug_: DebugConfig;
+  /** This thread's free slots (handles), see lib/magazine.ts. */
+  private declare readonly mag_: Magazine;
+  /** The slot-state table (native memory, shared by every thread); detached by destroy(). */
+  private declare readonly state_: Uint8Array;
+  /** This thread's counters: allocs, frees, failed (native memory). */
+  private declare readonly ctr_: Float64Array;
+  private declare readonly stateBuffer_: ArrayBuffer;
+  /** The state byte of a slot freed into this thread's magazine. */
+  private declare readonly freeByte_: number;
+  /** Once other threads may free into the table: frees take a compare-and-swap. */
+  private declare shared_: boolean;
+  private declare readonly ledger_: DebugLedger | null;
+  /** Buffers of slots freed by free(buf), beside their handles in the magazine. */
+  private declare readonly views_: (OwnedBuffer | undefined)[];
+
+  /**
+   * Creates a pool. Throws TypeError / RangeError (ERR_INVALID_ARG_TYPE /
+   * ERR_OUT_OF_RANGE) for a missing, unknown or out-of-range option, and
+   * ERR_OFFHEAP_OS_FAILURE when the address space cannot be reserved.
+   */
+  constructor(options: ObjectPoolOptions);
+  constructor(options: ObjectPoolOptions, attachment?: Attachment) {
+    const o = validateOptions<ObjectPoolOptions>(options);
+    validateKnownKeys(o, KNOWN_OPTIONS);
+    const slotSize = validateInteger(o.slotSize, 'options.slotSize', 1, MAX_SLOT_SIZE);
+    const align = o.align === undefined ? 8 : validatePowerOfTwo(o.align, 'options.align', 1, 4096);
+    const rounded = roundSlotSize(slotSize, align);
+    const capacity = validateInteger(o.capacity, 'options.capacity', 1, Math.floor(MAX_REGION / rounded));
+    const growable = o.growable === undefined ? true : validateBoolean(o.growable, 'options.growable');
+    let preheat = o.preheat === undefined ? 0 : validateInteger(o.preheat, 'options.preheat', 0, capacity);
+    if (!growable) {
+      if (o.preheat !== undefined && preheat !== capacity) {
+        throw outOfRange('options.preheat', `${capacity} (the capacity) or left out when growable is false`, preheat);
+      }
+      preheat = capacity;
+    }
+    const debug = resolveDebug(o.debug);
+    const name = o.name === undefined ? undefined : validateString(o.name, 'options.name');
+    const handle = attachment instanceof Attachment
+      ? native.poolAttach(attachment.id, rounded, capacity, name ?? 'ObjectPool')
+      : native.poolCreate(slotSize, align, capacity, growable, preheat, debug.poison, name ?? 'ObjectPool');
+    super('ObjectPool', name, handle, native.poolBuffer(handle));
+    if (name === undefined) native.poolRename(handle, this.name);
+    const [slot, cap, tag, counterOffset] = native.poolInfo(handle);
+    this.slotSize_ = slot;
+    this.capacity_ = cap;
+    this.debug_ = debug;
+    this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
+    this.views_ = new Array<OwnedBuffer | undefined>(this.mag_.capacity).fill(undefined);
+    this.stateBuffer_ = native.poolStateBuffer(handle);
+    this.state_ = new Uint8Array(this.stateBuffer_, 0, cap);
+    this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
+    this.freeByte_ = EVER | (FIRST_TAG + tag);
+    this.shared_ = attachment instanceof Attachment;
+    this.ledger_ = debug.enabled ? new DebugLedger(this.name, debug) : null;
+    if (debug.enabled) this.useDebugPaths();
+  }
+
+  /** Rounded slot size in bytes: what every handle and view spans. */
+  get slotSize(): number {
+    return this.slotSize_;
+  }
+
+  /** Most slots the pool can hold. */
+  get capacity(): number {
+    return this.capacity_;
+  }
+
+  /** Slots held by users right now, in every attached thread. Throws ERR_OFFHEAP_DESTROYED. */
+  get live(): number {
+    return native.poolLive(this.assertAlive());
+  }
+
+  /**
+   * Allocates a slot and returns its handle: the byte offset of the slot in
+   * `buffer`. The slot holds whatever was there (uninitialised). Throws
+   * ERR_OFFHEAP_EXHAUSTED when `capacity` slots are live, ERR_OFFHEAP_DESTROYED
+   * after destroy(), ERR_OFFHEAP_CORRUPTED when a free slot's link was
+   * overwritten through `buffer` (the pool repairs itself from its state table).
+   */
+  allocHandle(): number {
+    return this.take(true);
+  }
+
+  /** As allocHandle(), but returns -1 instead of throwing when the pool is exhausted. */
+  tryAllocHandle(): number {
+    return this.take(false);
+  }
+
+  /**
+   * Frees the slot at handle `h`. The handle (and every view of it) must not
+   * be used again. Throws ERR_OFFHEAP_DOUBLE_FREE for a slot already free
+   * (also while it waits in a magazine, in any thread), ERR_OFFHEAP_INVALID_HANDLE
+   * for an offset that is misaligned, out of range or was never handed out,
+   * TypeError for a non-number, ERR_OFFHEAP_DESTROYED after destroy().
+   */
+  freeHandle(h: number): void {
+    const st = this.state_;
+    const size = this.slotSize_;
+    const i = typeof h === 'number' ? (h / size) | 0 : -1; // no coercion of what is not a number
+    if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE || this.shared_) return this.freeSlow(h);
+    st[i] = this.freeByte_;
+    const m = this.mag_;
+    if (m.count === m.capacity) drainMagazine(m, depot, this.handle_!);
+    m.handles[m.count++] = h;
+    this.ctr_[FREES]++;
+  }
+
+  /**
+   * A Buffer over the live slot at handle `h` (slotSize bytes, no copy).
+   * Throws ERR_OFFHEAP_INVALID_HANDLE unless `h` is a live slot's handle.
+   * In debug mode the view is detached when the slot is freed.
+   */
+  view(h: number): Buffer {
+    const st = this.state_;
+    const size = this.slotSize_;
+    const i = typeof h === 'number' ? (h / size) | 0 : -1;
+    if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.viewSlow(h);
+    return this.newView(h);
+  }
+
+  /**
+   * allocHandle() as a Buffer of slotSize bytes over the slot. Same errors.
+   * In release mode the Buffer object of a slot given back with free(buf)
+   * is handed out again when that slot is (so a stale Buffer kept after
+   * free() may be === a new one; it aliased the slot's memory anyway).
+   */
+  alloc(): Buffer {
+    const h = this.take(true);
+    const views = this.views_;
+    const k = this.mag_.count;
+    const v = views[k];
+    if (v !== undefined) {
+      views[k] = undefined;
+      if (OwnedBuffer.offsetOf(v) === h) return v as unknown as Buffer;
+    }
+    return this.newView(h);
+  }
+
+  /**
+   * Frees the slot under a Buffer from alloc() or view(). Throws
+   * ERR_OFFHEAP_INVALID_HANDLE for a Buffer that is not exactly one of this
+   * pool's slots (another ArrayBuffer, offset or length), TypeError for a
+   * non-view, and what freeHandle() throws. In debug mode a view of a freed
+   * slot (stale, detached) throws ERR_OFFHEAP_USE_AFTER_FREE.
+   */
+  free(buf: Uint8Array): void {
+    const h = OwnedBuffer.offsetIn(buf, this);
+    if (h >= 0) {
+      this.freeHandle(h);
+      this.views_[this.mag_.count - 1] = buf as OwnedBuffer;
+      return;
+    }
+    this.freeViewSlow(buf);
+  }
+
+  /** Plain numbers (see AllocatorStats), summed over every attached thread. Throws ERR_OFFHEAP_DESTROYED. */
+  stats(): ObjectPoolStats {
+    const s = native.poolStats(this.assertAlive());
+    const size = this.slotSize_;
+    return {
+      reservedBytes: s.reservedBytes,
+      committedBytes: s.committedBytes,
+      liveBytes: s.liveCount * size,
+      liveCount: s.liveCount,
+      peakLiveBytes: s.peakLiveCount * size,
+      allocCount: s.allocCount,
+      freeCount: s.freeCount,
+      failedCount: s.failedCount,
+      slotSize: size,
+      capacity: s.capacity,
+      depotSlots: s.depotSlots,
+      cachedSlots: s.carvedSlots - s.depotSlots - s.liveCount,
+      attachments: s.attachments,
+    };
+  }
+
+  /**
+   * Walks all metadata: this thread's magazine against the state table, then
+   * the native free lists against the table (cycle-safe). Throws
+   * ERR_OFFHEAP_CORRUPTED when they disagree (the free lists are rebuilt from
+   * the table, so the pool stays usable) and, in debug mode,
+   * ERR_OFFHEAP_USE_AFTER_FREE for a free slot written since its free.
+   */
+  verify(): void {
+    const h = this.assertAlive();
+    const m = this.mag_;
+    for (let k = 0; k < m.count; k++) {
+      const h = m.handles[k];
+      if ((this.state_[h / this.slotSize_] | EVER) !== this.freeByte_) {
+        throw this.error('ERR_OFFHEAP_CORRUPTED', `handle ${h} in this thread's magazine is not free in the state table`, h);
+      }
+    }
+    try {
+      native.poolVerify(h);
+    } catch (e) {
+      throw this.ledger_ ? this.ledger_.explain(e) : e;
+    }
+  }
+
+  /**
+   * Every slot live right now (any thread), with its allocation stack where
+   * debug mode kept it. O(capacity). Throws ERR_OFFHEAP_DESTROYED.
+   */
+  leaks(): LeakRecord[] {
+    this.assertAlive();
+    const st = this.state_;
+    const size = this.slotSize_;
+    const out: LeakRecord[] = [];
+    for (let i = 0; i < st.length; i++) {
+      if (st[i] === LIVE) out.push({ offset: i * size, size, stack: this.ledger_?.stackOf(i * size) });
+    }
+    return out;
+  }
+
+  /**
+   * A structured-clonable descriptor for ObjectPool.attach() in another
+   * worker thread. From now on frees in this thread take an atomic
+   * compare-and-swap, so that two threads never free one slot both.
+   * Throws ERR_OFFHEAP_DESTROYED.
+   */
+  share(): ObjectPoolDescriptor {
+    const id = native.poolShare(this.assertAlive());
+    this.shared_ = true;
+    const d = this.debug_;
+    return {
+      kind: 'ObjectPool',
+      id,
+      slotSize: this.slotSize_,
+      capacity: this.capacity_,
+      debug: d.enabled ? { poison: d.poison, leaks: d.leaks } : false,
+      name: this.name,
+    };
+  }
+
+  /**
+   * Opens the pool another thread shared, with this thread's own buffer and
+   * magazine; handles are valid in every attached thread. Throws TypeError
+   * for something that is not a descriptor, ERR_OFFHEAP_DESTROYED when the
+   * pool is gone (every attachment destroyed), ERR_OFFHEAP_EXHAUSTED past
+   * 125 attached threads.
+   */
+  static attach(descriptor: ObjectPoolDescriptor): ObjectPool {
+    const d = validateOptions<ObjectPoolDescriptor>(descriptor, 'descriptor');
+    if (d.kind !== 'ObjectPool') throw invalidArgType('descriptor.kind', "'ObjectPool'", d.kind);
+    const id = validateInteger(d.id, 'descriptor.id', 1);
+    const debug = d.debug === false ? false : validateOptions<DebugOptions>(d.debug, 'descriptor.debug');
+    const options: ObjectPoolOptions = { slotSize: d.slotSize as number, capacity: d.capacity as number, align: 4, debug, name: d.name };
+    return new (ObjectPool as unknown as new (o: ObjectPoolOptions, a: Attachment) => ObjectPool)(options, new Attachment(id));
+  }
+
+  /**
+   * Ends this thread's use of the pool: the slots in its magazine go back,
+   * `buffer` and every view made from it are detached, and every later call
+   * throws ERR_OFFHEAP_DESTROYED. The pages go back to the OS when the last
+   * attachment (every thread's) is destroyed or collected; until then other
+   * threads keep using the pool and its live slots. Calling it again does nothing.
+   */
+  override destroy(): void {
+    super.destroy();
+  }
+
+  protected onDestroy(handle: NativeHandle): void {
+    try {
+      flushMagazine(this.mag_, depot, handle);
+    } finally {
+      this.ledger_?.clear();
+      native.poolClose(handle);
+      // Detached, the state table reads as empty: every fast path now falls
+      // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
+      native.detachBuffer(this.stateBuffer_);
+    }
+  }
+
+  // --- release paths ---
+
+  private take(orThrow: boolean): number {
+    const m = this.mag_;
+    const n = m.count - 1;
+    if (n < 0) return this.refill(orThrow);
+    // Handles, not indices, in the magazine: the division stays off the
+    // chain from one free to the next alloc of the same slot.
+    const h = m.handles[n];
+    m.count = n;
+    this.state_[(h / this.slotSize_) | 0] = LIVE;
+    this.ctr_[ALLOCS]++;
+    return h;
+  }
+
+  private refill(orThrow: boolean): number {
+    const h = this.assertAlive();
+    if (refillMagazine(this.mag_, depot, h) === 0) {
+      this.ctr_[FAILED]++;
+      if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
+      return -1;
+    }
+    return this.take(orThrow);
+  }
+
+  private freeSlow(h: unknown): void {
+    this.assertAlive();
+    const i = this.slotIndex(h);
+    const st = this.state_;
+    // Shared: another thread may free the same slot at this instant; the
+    // compare-and-swap lets exactly one of them have it.
+    const seen = this.shared_ ? Atomics.compareExchange(st, i, LIVE, this.freeByte_) : st[i];
+    if (seen !== LIVE) throw this.refusal(h as number, seen);
+    st[i] = this.freeByte_;
+    const m = this.mag_;
+    if (m.count === m.capacity) drainMagazine(m, depot, this.handle_!);
+    m.handles[m.count++] = h as number;
+    this.ctr_[FREES]++;
+  }
+
+  /** The index of a well-formed handle, or a typed error for anything else. */
+  private slotIndex(h: unknown): number {
+    if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
+    const size = this.slotSize_;
+    if (!Number.isInteger(h) || h < 0 || h >= this.capacity_ * size) {
+      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} is outside the pool (0 .. ${this.capacity_ * size - size})`);
+    }
+    if (h % size !== 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} is not a multiple of the slot size ${size}`);
+    return h / size;
+  }
+
+  private refusal(h: number, state: number): Error {
+    if ((state & EVER) === 0) return this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} was never allocated`);
+    return this.error('ERR_OFFHEAP_DOUBLE_FREE', `handle ${h} freed twice (the slot is already free)`);
+  }
+
+  private viewSlow(h: unknown): Buffer {
+    this.assertAlive();
+    const i = this.slotIndex(h);
+    const st = this.state_[i];
+    if (st !== LIVE) {
+      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`);
+    }
+    return this.makeDebugView(h as number, false);
+  }
+
+  private freeViewSlow(buf: unknown): void {
+    this.assertAlive();
+    if (!ArrayBuffer.isView(buf)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buf);
+    const ab = buf.buffer;
+    const offset = this.ledger_?.viewOffset(ab as ArrayBuffer);
+    if (offset !== undefined) {
+      // A debug view over its own ArrayBuffer: detached once its slot was freed.
+      if (ab.byteLength === 0) {
+        throw this.error('ERR_OFFHEAP_USE_AFTER_FREE', `a stale view of offset ${offset} (freed; the view was detached)`, offset);
+      }
+      if (buf.byteOffset !== 0 || buf.byteLength !== this.slotSize_) {
+        throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of part of the slot at offset ${offset}`, offset);
+      }
+      return this.freeHandle(offset);
+    }
+    if (ab !== this.buffer_) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', 'the Buffer is not a view of this pool');
+    if (buf.byteLength !== this.slotSize_) {
+      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of ${buf.byteLength} bytes; this pool's slots are ${this.slotSize_}`);
+    }
+    this.freeHandle(buf.byteOffset);
+  }
+
+  /** A release-mode Buffer over slot `h` that knows it is this pool's. */
+  private newView(h: number): Buffer {
+    return new OwnedBuffer(this.buffer_, h, this.slotSize_, this) as unknown as Buffer;
+  }
+
+  private error(code: OffheapErrorCode, detail: string, offset?: number): Error {
+    const e = offheapError(code, this.name, detail);
+    if (offset !== undefined) (e as { offset?: number }).offset = offset;
+    return e;
+  }
+
+  // --- debug paths: installed as own properties by useDebugPaths() ---
+
+  private useDebugPaths(): void {
+    this.allocHandle = () => this.debugTake(true);
+    this.tryAllocHandle = () => this.debugTake(false);
+    this.freeHandle = (h: number) => this.debugFree(h);
+    this.alloc = () => this.makeDebugView(this.debugTake(true), true);
+    this.view = (h: number) => this.viewSlow(h);
+    this.free = (buf: Uint8Array) => this.freeViewSlow(buf);
+  }
+
+  /** Every allocation through the native depot: poison checked, stack kept. */
+  private debugTake(orThrow: boolean): number {
+    const h = this.assertAlive();
+    let offset: number;
+    try {
+      offset = native.poolAlloc(h);
+    } catch (e) {
+      throw this.ledger_!.explain(e);
+    }
+    if (offset < 0) {
+      if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
+      return -1;
+    }
+    this.ledger_!.onAlloc(offset);
+    return offset;
+  }
+
+  private debugFree(h: number): void {
+    const nh = this.assertAlive();
+    this.slotIndex(h);
+    try {
+      native.poolFree(nh, h);
+    } catch (e) {
+      throw this.ledger_!.explain(e);
+    }
+    this.ledger_!.onFree(h);
+  }
+
+  /** In debug mode a view has an ArrayBuffer of its own, detached on free; else a view of `buffer`. */
+  private makeDebugView(offset: number, owner: boolean): Buffer {
+    if (this.ledger_ === null) return this.newView(offset);
+    const ab = nativeAs<PoolNative>().sliceBuffer(this.handle_!, offset, this.slotSize_);
+    const view = makeView(ab, 0, this.slotSize_);
+    this.ledger_.addView(offset, ab, view, owner);
+    return view;
+  }
+}

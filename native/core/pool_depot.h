@@ -1,0 +1,92 @@
+// The ObjectPool as several threads share it (DESIGN.md section 7): one
+// mutex around every depot operation (magazine refill and drain, the
+// single-slot path of debug mode, stats, verify), the attachments (one tag and
+// one counter block per thread), a reference per attachment, and an entry in
+// the share registry once shared. The magazines make the mutex rare: a thread
+// takes it once per batch, not once per slot.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "attachments.h"
+#include "object_pool.h"
+#include "status.h"
+
+namespace offheap {
+
+struct PoolDepotStats {
+  ObjectPoolStats pool;    ///< the core's own figures
+  double allocs;           ///< every allocation, every path, every attachment
+  double frees;
+  double failed;
+  double live;             ///< slots held by users: allocs - frees
+  double peak_live;        ///< most `live` seen at a depot operation
+  uint32_t attachments;    ///< open attachments (threads)
+};
+
+class PoolDepot {
+ public:
+  /// A new pool with one reference (for the first attachment to own).
+  static Status create(const ObjectPoolOptions& options, PageSource& source, PoolDepot** out) noexcept;
+
+  /// The depot filed under `id` by share(), with one more reference, or
+  /// nullptr once it is gone.
+  static PoolDepot* acquire(uint64_t id) noexcept;
+
+  /// Opens an attachment: a tag for its magazine and counter block.
+  /// kExhausted when slot_state::kMaxTags are open.
+  Status open(uint32_t* tag) noexcept;
+
+  /// Closes attachment `tag`: the slots in its magazine go back to the depot
+  /// (slots it handed out stay live), its counters join the totals, and its
+  /// reference is released (the last one destroys the pool). Idempotent per tag.
+  void close(uint32_t tag) noexcept;
+
+  /// Files the depot in the share registry (once) and returns its id.
+  uint64_t share() noexcept;
+
+  /// Batch moves of slot offsets for tag's magazine; see ObjectPool::pop_batch / push_batch.
+  Status refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept;
+  Status drain(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept;
+
+  /// Single slots under the mutex (debug mode); see ObjectPool::alloc / free.
+  Status alloc(uint32_t* offset) noexcept;
+  Status free(uint32_t offset) noexcept;
+
+  /// ObjectPool::verify, also checking that no slot sits in the magazine of
+  /// a closed attachment.
+  Status verify(uint32_t* bad_offset) noexcept;
+
+  PoolDepotStats stats() noexcept;
+  /// Slots held by users right now (a snapshot when other threads run).
+  double live() noexcept;
+
+  /// Immutable after creation, so readable without the mutex.
+  uint32_t slot_size() const noexcept { return pool_->slot_size(); }
+  uint32_t capacity() const noexcept { return pool_->capacity(); }
+  bool poisoned() const noexcept { return pool_->poisoned(); }
+  Region* region() const noexcept { return pool_->region(); }
+  Region* state_region() const noexcept { return pool_->state_region(); }
+  size_t blocks_offset() const noexcept { return pool_->blocks_offset(); }
+
+  /// For the share registry: a reference unless the count reached zero.
+  bool try_retain() noexcept;
+  void release() noexcept;
+
+ private:
+  explicit PoolDepot(ObjectPool* pool) noexcept : pool_(pool), attachments_(pool->counter_blocks()) {}
+  ~PoolDepot() { delete pool_; }
+  /// allocs - frees over every path; updates the peak. Needs the mutex.
+  double live_locked() noexcept;
+
+  std::mutex mutex_;                ///< guards everything below but refs_
+  ObjectPool* const pool_;          ///< the slots, free list and state table
+  Attachments attachments_;         ///< tags and counter blocks
+  uint64_t id_ = 0;                 ///< share registry id, 0 until shared
+  double peak_live_ = 0;            ///< most live slots seen
+  std::atomic<int32_t> refs_{1};    ///< one per open attachment (and per acquire in flight)
+};
+
+}  // namespace offheap

@@ -1,0 +1,365 @@
+// Tests of the ObjectPool core: union slots, bounds-checked links, the state
+// table, growth, batches for magazines, poisoning, verify and failure paths.
+#include <cstring>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "../core/divisor.h"
+#include "../core/guards.h"
+#include "../core/object_pool.h"
+#include "failing_page_source.h"
+#include "test.h"
+
+using namespace offheap;
+namespace ss = offheap::slot_state;
+
+namespace {
+
+constexpr uint32_t kNil = ObjectPool::kNil;
+
+ObjectPool* make(uint32_t slot, uint32_t capacity, bool poison = false, bool growable = true,
+                 uint32_t preheat = 0, uint32_t align = 8) {
+  ObjectPoolOptions o;
+  o.slot_size = slot;
+  o.align = align;
+  o.capacity = capacity;
+  o.growable = growable;
+  o.preheat = preheat;
+  o.poison = poison;
+  ObjectPool* p = nullptr;
+  return ObjectPool::create(o, PageSource::system(), &p) == Status::kOk ? p : nullptr;
+}
+
+void drop(ObjectPool* p) {
+  p->destroy();
+  delete p;
+}
+
+// The tests play JavaScript, which writes free slots through `buffer`
+// unseen by ASan: they unpoison what they touch.
+uint8_t* js_view(ObjectPool* p, uint32_t offset, size_t bytes) {
+  uint8_t* mem = p->region()->base() + offset;
+  guards::asan_unpoison(mem, bytes);
+  return mem;
+}
+
+uint32_t link_of(ObjectPool* p, uint32_t offset) {
+  js_view(p, offset, 4);
+  uint32_t v;
+  std::memcpy(&v, p->region()->base() + offset, 4);
+  return v;
+}
+
+void set_link(ObjectPool* p, uint32_t offset, uint32_t v) { std::memcpy(js_view(p, offset, 4), &v, 4); }
+
+}  // namespace
+
+// Zig's rule: a slot holds at least the link and keeps the alignment.
+TEST(pool_slot_size_rounding) {
+  CHECK_EQ(ObjectPool::slot_size_for(1, 1), 4u);
+  CHECK_EQ(ObjectPool::slot_size_for(3, 2), 4u);
+  CHECK_EQ(ObjectPool::slot_size_for(5, 1), 8u);
+  CHECK_EQ(ObjectPool::slot_size_for(12, 4), 12u);
+  CHECK_EQ(ObjectPool::slot_size_for(24, 8), 24u);
+  CHECK_EQ(ObjectPool::slot_size_for(24, 16), 32u);
+  CHECK_EQ(ObjectPool::slot_size_for(1, 4096), 4096u);
+  CHECK_EQ(ObjectPool::slot_size_for(0, 8), 0u);
+  CHECK_EQ(ObjectPool::slot_size_for(8, 3), 0u);
+  CHECK_EQ(ObjectPool::slot_size_for(8, 8192), 0u);
+  for (uint32_t size = 1; size <= 4096; ++size)
+    for (uint32_t a = 1; a <= 4096; a *= 2) {
+      const uint32_t s = ObjectPool::slot_size_for(size, a);
+      if (s < size || s < 4 || s % a != 0 || s % 4 != 0) {
+        CHECK(false);
+        return;
+      }
+    }
+}
+
+// The multiply-only division must agree with the divide instruction.
+TEST(pool_divisor_matches_division) {
+  std::mt19937 rng(7);
+  for (uint32_t d : {4u, 8u, 12u, 24u, 40u, 64u, 100u, 4096u, 65537u, 1u << 24}) {
+    Divisor32 div(d);
+    for (int k = 0; k < 20000; ++k) {
+      const uint32_t n = k < 10000 ? static_cast<uint32_t>(k) * (d / 4 + 1) : rng();
+      if (div.quotient(n) != n / d || div.divides(n) != (n % d == 0)) {
+        CHECK(false);
+        return;
+      }
+    }
+    CHECK_EQ(div.quotient(0xFFFFFFFFu), 0xFFFFFFFFu / d);
+  }
+}
+
+// Exactly `capacity` distinct, aligned slots, then kExhausted; all come back.
+TEST(pool_alloc_until_exhausted) {
+  ObjectPool* p = make(24, 1000);
+  REQUIRE(p != nullptr);
+  std::set<uint32_t> seen;
+  for (int i = 0; i < 1000; ++i) {
+    uint32_t off = kNil;
+    REQUIRE(p->alloc(&off) == Status::kOk);
+    CHECK_EQ(off % 24, 0u);
+    CHECK(off < 24000u);
+    CHECK(seen.insert(off).second);
+  }
+  uint32_t off = kNil;
+  CHECK(p->alloc(&off) == Status::kExhausted);
+  CHECK_EQ(p->stats().failed, 1u);
+  CHECK_EQ(p->live(), 1000u);
+  for (uint32_t o : seen) CHECK(p->free(o) == Status::kOk);
+  CHECK_EQ(p->live(), 0u);
+  uint32_t bad = 0;
+  CHECK(p->verify(&bad) == Status::kOk);
+  CHECK(p->alloc(&off) == Status::kOk);
+  drop(p);
+}
+
+// A free slot holds the link; the whole slot belongs to the user when live.
+TEST(pool_union_slot_holds_link_when_free) {
+  ObjectPool* p = make(8, 16);
+  REQUIRE(p != nullptr);
+  uint32_t a, b;
+  REQUIRE(p->alloc(&a) == Status::kOk);
+  REQUIRE(p->alloc(&b) == Status::kOk);
+  std::memset(p->region()->base() + a, 0xAA, 8);  // every byte usable
+  REQUIRE(p->free(a) == Status::kOk);
+  REQUIRE(p->free(b) == Status::kOk);
+  CHECK_EQ(link_of(p, b), a / 8);  // LIFO: b -> a -> nil
+  CHECK_EQ(link_of(p, a), kNil);
+  uint32_t c;
+  REQUIRE(p->alloc(&c) == Status::kOk);
+  CHECK_EQ(c, b);
+  drop(p);
+}
+
+// Release-mode guards of the core: every misuse is a status, none corrupts.
+TEST(pool_free_guards) {
+  ObjectPool* p = make(16, 64);
+  REQUIRE(p != nullptr);
+  uint32_t a;
+  REQUIRE(p->alloc(&a) == Status::kOk);
+  CHECK(p->free(a + 8) == Status::kInvalidHandle);           // misaligned
+  CHECK(p->free(16 * 64) == Status::kInvalidHandle);         // past capacity
+  CHECK(p->free(0xFFFFFFF0u) == Status::kInvalidHandle);     // far out of range
+  CHECK(p->free(a + 16) == Status::kInvalidHandle);          // never handed out
+  REQUIRE(p->free(a) == Status::kOk);
+  CHECK(p->free(a) == Status::kDoubleFree);                  // second free
+  CHECK_EQ(p->live(), 0u);
+  drop(p);
+}
+
+// A link written through the buffer is caught on pop and the list rebuilt.
+TEST(pool_corrupted_link_out_of_range) {
+  ObjectPool* p = make(16, 64);
+  REQUIRE(p != nullptr);
+  uint32_t o[4];
+  for (auto& x : o) REQUIRE(p->alloc(&x) == Status::kOk);
+  for (auto x : o) REQUIRE(p->free(x) == Status::kOk);
+  set_link(p, o[3], 0x7FFFFFFF);  // the head's link, far past the region
+  uint32_t got = 0;
+  REQUIRE(p->alloc(&got) == Status::kOk);  // o3 itself is handed out...
+  CHECK_EQ(got, o[3]);
+  CHECK(p->alloc(&got) == Status::kCorrupted);  // ...its link is checked before use
+  CHECK_EQ(got, ObjectPool::kNil);
+  // Rebuilt from the table: the other three still free, handed out once each.
+  std::set<uint32_t> seen;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(p->alloc(&got) == Status::kOk);
+    CHECK(seen.insert(got).second);
+    CHECK(got != o[3]);
+  }
+  CHECK_EQ(seen.size(), 3u);
+  uint32_t bad;
+  CHECK(p->verify(&bad) == Status::kOk);
+  drop(p);
+}
+
+// A link naming a live slot would hand it to a second owner: refused.
+TEST(pool_corrupted_link_to_live_slot) {
+  ObjectPool* p = make(16, 64);
+  REQUIRE(p != nullptr);
+  uint32_t live, a, b;
+  REQUIRE(p->alloc(&live) == Status::kOk);
+  REQUIRE(p->alloc(&a) == Status::kOk);
+  REQUIRE(p->alloc(&b) == Status::kOk);
+  REQUIRE(p->free(a) == Status::kOk);
+  REQUIRE(p->free(b) == Status::kOk);
+  set_link(p, b, live / 16);
+  uint32_t got;
+  REQUIRE(p->alloc(&got) == Status::kOk);  // b itself is fine
+  CHECK_EQ(got, b);
+  CHECK(p->alloc(&got) == Status::kCorrupted);  // the next head is live
+  CHECK_EQ(got, live);
+  REQUIRE(p->alloc(&got) == Status::kOk);
+  CHECK_EQ(got, a);  // the rebuilt list holds a, never `live`
+  drop(p);
+}
+
+// verify() is cycle-safe: a link pointing back ends the walk with kCorrupted.
+TEST(pool_verify_detects_cycle_and_lost_slots) {
+  ObjectPool* p = make(16, 64);
+  REQUIRE(p != nullptr);
+  uint32_t o[3];
+  for (auto& x : o) REQUIRE(p->alloc(&x) == Status::kOk);
+  for (auto x : o) REQUIRE(p->free(x) == Status::kOk);  // list: o2 -> o1 -> o0
+  set_link(p, o[1], o[2] / 16);                         // o2 -> o1 -> o2 ...
+  uint32_t bad = 0;
+  CHECK(p->verify(&bad) == Status::kCorrupted);
+  CHECK(p->verify(&bad) == Status::kOk);  // rebuilt in index order: o0 -> o1 -> o2
+  set_link(p, o[0], kNil);                // o1, o2 lost
+  CHECK(p->verify(&bad) == Status::kCorrupted);
+  CHECK_EQ(bad, o[0]);
+  CHECK(p->verify(&bad) == Status::kOk);
+  drop(p);
+}
+
+// Poison mode: fresh 0xD0, freed 0xDF, a write after free found on reuse
+// and by verify, reported once with the offset.
+TEST(pool_poison_detects_write_after_free) {
+  ObjectPool* p = make(32, 64, /*poison=*/true);
+  REQUIRE(p != nullptr);
+  uint32_t a;
+  REQUIRE(p->alloc(&a) == Status::kOk);
+  uint8_t* mem = p->region()->base() + a;
+  CHECK_EQ(mem[0], 0xD0);
+  CHECK_EQ(mem[31], 0xD0);
+  REQUIRE(p->free(a) == Status::kOk);
+  js_view(p, a, 32);
+  CHECK_EQ(mem[4], 0xDF);
+  CHECK_EQ(mem[31], 0xDF);
+  mem[20] = 1;  // write after free
+  uint32_t bad = 0;
+  CHECK(p->verify(&bad) == Status::kUseAfterFree);
+  CHECK_EQ(bad, a);
+  CHECK(p->verify(&bad) == Status::kOk);  // re-poisoned: reported once
+  js_view(p, a, 32)[9] = 2;
+  uint32_t got = 0;
+  CHECK(p->alloc(&got) == Status::kUseAfterFree);
+  CHECK_EQ(got, a);
+  REQUIRE(p->alloc(&got) == Status::kOk);
+  CHECK_EQ(got, a);
+  CHECK_EQ(mem[9], 0xD0);
+  drop(p);
+}
+
+// Growth: committed bytes rise chunk by chunk; growable:false and preheat commit up front.
+TEST(pool_growth_and_preheat) {
+  ObjectPool* p = make(64, 10000);
+  REQUIRE(p != nullptr);
+  const size_t base = p->stats().committed_bytes;  // counter blocks only
+  uint32_t off;
+  REQUIRE(p->alloc(&off) == Status::kOk);
+  const size_t one_chunk = p->stats().committed_bytes - base;
+  CHECK(one_chunk >= ObjectPool::kChunkBytes);
+  for (int i = 0; i < 1024; ++i) REQUIRE(p->alloc(&off) == Status::kOk);
+  CHECK(p->stats().committed_bytes - base > one_chunk);
+  drop(p);
+
+  ObjectPool* fixed = make(64, 10000, false, /*growable=*/false);
+  REQUIRE(fixed != nullptr);
+  CHECK(fixed->stats().committed_bytes >= 64u * 10000);
+  int n = 0;
+  while (fixed->alloc(&off) == Status::kOk) ++n;
+  CHECK_EQ(n, 10000);
+  drop(fixed);
+
+  ObjectPool* warm = make(64, 10000, false, true, /*preheat=*/3000);
+  REQUIRE(warm != nullptr);
+  const size_t warm_committed = warm->stats().committed_bytes;
+  CHECK(warm_committed >= 64u * 3000);
+  for (int i = 0; i < 3000; ++i) REQUIRE(warm->alloc(&off) == Status::kOk);
+  CHECK_EQ(warm->stats().committed_bytes, warm_committed);  // no growth needed
+  drop(warm);
+
+  ObjectPoolOptions bad;
+  bad.slot_size = 64;
+  bad.capacity = 10;
+  bad.preheat = 11;
+  ObjectPool* none = nullptr;
+  CHECK(ObjectPool::create(bad, PageSource::system(), &none) == Status::kInvalidArgument);
+  bad.preheat = 0;
+  bad.capacity = (1u << 25) + 1;  // 2 GiB + 64 bytes of slots
+  CHECK(ObjectPool::create(bad, PageSource::system(), &none) == Status::kInvalidArgument);
+  bad.capacity = 0;
+  CHECK(ObjectPool::create(bad, PageSource::system(), &none) == Status::kInvalidArgument);
+}
+
+// A failing page source: both reservations refused, or only the second;
+// either way a status and no mapping left behind.
+TEST(pool_failing_page_source) {
+  struct SecondFails final : PageSource {
+    int n = 0;
+    void* reserve(size_t b) noexcept override { return ++n == 2 ? nullptr : PageSource::system().reserve(b); }
+    bool decommit(void* a, size_t b) noexcept override { return PageSource::system().decommit(a, b); }
+    bool release(void* a, size_t b) noexcept override { return PageSource::system().release(a, b); }
+  };
+  const size_t before = PageSource::live_reservations();
+  ObjectPoolOptions o;
+  o.slot_size = 32;
+  o.capacity = 100;
+  ObjectPool* p = nullptr;
+  test::FailingPageSource all;
+  all.fail_reserve = true;
+  CHECK(ObjectPool::create(o, all, &p) == Status::kOsFailure);
+  CHECK(p == nullptr);
+  SecondFails second;
+  CHECK(ObjectPool::create(o, second, &p) == Status::kOsFailure);
+  CHECK(p == nullptr);
+  CHECK_EQ(PageSource::live_reservations(), before);
+}
+
+// Batches: a refill moves N slots into a magazine's state, a drain moves
+// them back; entries that are not that magazine's are skipped and reported.
+TEST(pool_batches_and_reclaim) {
+  ObjectPool* p = make(16, 100);
+  REQUIRE(p != nullptr);
+  int32_t mag[64];
+  uint32_t n = 0, bad = 0;
+  REQUIRE(p->pop_batch(3, mag, 32, &n, &bad) == Status::kOk);
+  CHECK_EQ(n, 32u);
+  for (uint32_t k = 0; k < n; ++k) {
+    CHECK_EQ(mag[k] % 16, 0);
+    CHECK_EQ(p->states()[mag[k] / 16], ss::magazine(3));
+  }
+  int32_t bad_entry = 0;
+  CHECK(p->push_batch(4, mag, 1, &bad_entry) == Status::kInvalidHandle);  // other tag's
+  CHECK_EQ(bad_entry, mag[0]);
+  int32_t junk[4] = {-16, 1600, mag[1] + 8, mag[0]};
+  CHECK(p->push_batch(3, junk, 4, &bad_entry) == Status::kInvalidHandle);
+  CHECK_EQ(bad_entry, -16);
+  CHECK_EQ(ss::kind(p->states()[mag[0] / 16]), ss::kDepot);  // the valid one moved
+  REQUIRE(p->push_batch(3, mag + 1, 15, &bad_entry) == Status::kOk);
+  CHECK_EQ(p->reclaim(3), 16u);  // the 16 still in the magazine
+  CHECK_EQ(p->stats().depot_slots, 32u);
+  // A pool out of room fills what it can: 100 slots, 32 free + 68 uncarved.
+  REQUIRE(p->pop_batch(5, mag, 64, &n, &bad) == Status::kOk);
+  CHECK_EQ(n, 64u);
+  REQUIRE(p->pop_batch(5, mag, 64, &n, &bad) == Status::kOk);
+  CHECK_EQ(n, 36u);
+  REQUIRE(p->pop_batch(5, mag, 64, &n, &bad) == Status::kOk);
+  CHECK_EQ(n, 0u);
+  CHECK(p->verify(&bad) == Status::kOk);
+  drop(p);
+}
+
+// Fresh slots in a magazine were never live: freeing one is an invalid
+// handle; a slot that was live and is now cached is a double free.
+TEST(pool_ever_bit_separates_invalid_from_double_free) {
+  ObjectPool* p = make(16, 100);
+  REQUIRE(p != nullptr);
+  int32_t mag[4];
+  uint32_t n, bad;
+  REQUIRE(p->pop_batch(0, mag, 2, &n, &bad) == Status::kOk);
+  CHECK(p->free(static_cast<uint32_t>(mag[0])) == Status::kInvalidHandle);
+  uint32_t off;
+  REQUIRE(p->alloc(&off) == Status::kOk);
+  REQUIRE(p->free(off) == Status::kOk);
+  REQUIRE(p->alloc(&off) == Status::kOk);
+  // As JS does: live -> this magazine, ever bit kept.
+  p->states()[off / 16] = ss::kEver | ss::magazine(0);
+  CHECK(p->free(off) == Status::kDoubleFree);
+  drop(p);
+}
