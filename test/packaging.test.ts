@@ -52,29 +52,47 @@ describe('npm pack', () => {
 
       const cjs = execFileSync(join(bin, 'node'), ['-e', `
         const o = require('offheap');
-        console.log(typeof o.OffheapError, typeof o.stats, require.resolve('offheap'));
+        const arena = new o.Arena({ maxBytes: 1 << 20 });
+        const pool = new o.ObjectPool({ slotSize: 64, capacity: 16 });
+        const slab = new o.SlabAllocator({ maxBytes: 1 << 22 });
+        const b = arena.alloc(8); b.write('prebuilt');
+        pool.freeHandle(pool.allocHandle());
+        slab.free(slab.alloc(100));
+        console.log(typeof o.OffheapError, b.toString(), o.stats().allocators, require.resolve('offheap'));
+        for (const a of [arena, pool, slab]) a.destroy();
       `], { cwd: app, env, encoding: 'utf8' });
-      expect(cjs).toMatch(/^function function .*dist\/cjs\/index\.js/);
+      expect(cjs).toMatch(/^function prebuilt 3 .*dist\/cjs\/index\.js/);
 
       const esm = execFileSync(join(bin, 'node'), ['--input-type=module', '-e', `
-        import { OffheapError, stats } from 'offheap';
+        import { OffheapError, stats, ObjectPool } from 'offheap';
         import cjs from 'offheap';
         import { createRequire } from 'node:module';
         const req = createRequire(import.meta.url);
-        console.log(typeof OffheapError, OffheapError === req('offheap').OffheapError, stats === cjs.stats);
+        const pool = new ObjectPool({ slotSize: 32, capacity: 4 });
+        // one instance: an allocator made through import is seen by require's stats()
+        console.log(typeof OffheapError, OffheapError === req('offheap').OffheapError, stats === cjs.stats, req('offheap').stats().allocators);
+        pool.destroy();
       `], { cwd: app, env, encoding: 'utf8' });
-      expect(esm.trim()).toBe('function true true');
+      expect(esm.trim()).toBe('function true true 1');
 
       // A strict TypeScript consumer type-checks against both entry points.
       writeFileSync(join(app, 'main.ts'), `
-        import { OffheapError, stats, type AllocatorStats } from 'offheap';
+        import { Arena, ObjectPool, SlabAllocator, OffheapError, stats, type AllocatorStats } from 'offheap';
         const s: AllocatorStats = stats();
         const e: OffheapError = new OffheapError('ERR_OFFHEAP_EXHAUSTED', 'x');
-        export const n: number = s.liveBytes + e.message.length;
+        using arena = new Arena({ maxBytes: 1 << 20 });
+        const buf: Buffer = arena.alloc(16);
+        const pool = new ObjectPool({ slotSize: 64, capacity: 8 });
+        const h: number = pool.allocHandle();
+        const slab = new SlabAllocator({ maxBytes: 1 << 22 });
+        const u: number = slab.usableSize(slab.allocHandle(10));
+        export const n: number = s.liveBytes + e.message.length + buf.length + h + u;
       `);
       writeFileSync(join(app, 'main.mts'), `
-        import { OffheapError } from 'offheap';
+        import { OffheapError, ArenaScope, currentArena } from 'offheap';
         export const code: string = new OffheapError('ERR_OFFHEAP_DESTROYED', 'y').code;
+        const scope = new ArenaScope({ maxBytes: 1 << 20 });
+        export const len: Promise<number> = scope.run(async () => currentArena().alloc(4).length);
       `);
       writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
         compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', types: ['node'], skipLibCheck: false, lib: ['ES2022', 'ESNext.Disposable'], typeRoots: [join(root, 'node_modules/@types')] },
