@@ -138,9 +138,8 @@ Napi::Value Share(const Napi::CallbackInfo& info) {
 
 // poolAttach(id, slotSize, capacity, name) -> handle on the same native pool
 Napi::Value AttachShared(const Napi::CallbackInfo& info) {
-  size_t id;
-  uint32_t slot_size, capacity;
-  if (!ArgSize(info, 0, &id) || !ArgU32(info, 1, &slot_size) || !ArgU32(info, 2, &capacity))
+  uint32_t id, slot_size, capacity;
+  if (!ArgU32(info, 0, &id) || !ArgU32(info, 1, &slot_size) || !ArgU32(info, 2, &capacity))
     return info.Env().Undefined();
   const std::string name = ArgName(info, 3);
   PoolDepot* depot = PoolDepot::acquire(id);
