@@ -10,6 +10,7 @@
 #include "../core/slab.h"
 #include "common.h"
 #include "magazine_attachment.h"
+#include "thread_exit_hook.h"
 
 namespace offheap::binding {
 namespace {
@@ -24,7 +25,7 @@ struct SlabHandle final : Handle {
   /// reference gives every page back. Idempotent.
   void Detach() {
     if (slab == nullptr) return;
-    mags.unhook();
+    exit_hook.unhook();
     uint32_t bad;
     slab->detach(mags.block(), &bad);
     slab->release();
@@ -34,6 +35,7 @@ struct SlabHandle final : Handle {
 
   SlabAllocator* slab = nullptr;  ///< one reference while attached
   MagazineAttachment mags;        ///< this thread's magazines
+  ThreadExitHook exit_hook;       ///< detaches when the thread goes away
   std::string name;               ///< for error messages
 };
 
@@ -98,7 +100,7 @@ Napi::Value Wrap(Napi::Env env, SlabAllocator* slab, const std::string& name) {
     return ThrowStatus(env, Status::kOsFailure, name + ": could not map the thread's magazines");
   }
   slab->attach(h->mags.block());
-  h->mags.hook(env, SlabHandle::OnThreadExit, h);
+  h->exit_hook.hook(env, SlabHandle::OnThreadExit, h);
   ReportCommitted(env, h);
   return WrapHandle(env, h);
 }
