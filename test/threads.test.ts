@@ -125,12 +125,16 @@ function start(kind: Kind, a: Shared, ring: Int32Array, id: number, opts: { ops:
       ops: opts.ops, pauseAt: opts.pauseAt ?? -1, destroy: opts.destroy ?? false,
     },
   });
-  const on = (what: keyof Message) =>
-    new Promise<Message>((resolve) => worker.on('message', (m: Message) => m[what] && resolve(m)));
-  const exited = new Promise<number>((resolve, reject) => {
+  // An error in the worker, or an exit before the awaited message, fails
+  // the awaiting test at once instead of at its timeout.
+  const failed = new Promise<never>((_, reject) => {
     worker.on('error', reject);
-    worker.on('exit', resolve);
+    worker.on('exit', (code) => reject(new Error(`worker ${id} exited (${code}) before answering`)));
   });
+  failed.catch(() => {});  // handled by whoever races it
+  const on = (what: keyof Message) =>
+    Promise.race([new Promise<Message>((resolve) => worker.on('message', (m: Message) => m[what] && resolve(m))), failed]);
+  const exited = new Promise<number>((resolve) => worker.on('exit', resolve));  // errors reject `failed`
   return { worker, exited, attached: on('attached').then(() => {}), paused: on('paused'), done: on('done') };
 }
 
