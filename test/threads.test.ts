@@ -132,8 +132,11 @@ function start(kind: Kind, a: Shared, ring: Int32Array, id: number, opts: { ops:
     worker.on('exit', (code) => reject(new Error(`worker ${id} exited (${code}) before answering`)));
   });
   failed.catch(() => {});  // handled by whoever races it
-  const on = (what: keyof Message) =>
-    Promise.race([new Promise<Message>((resolve) => worker.on('message', (m: Message) => m[what] && resolve(m))), failed]);
+  const on = (what: keyof Message) => {
+    const p = Promise.race([new Promise<Message>((resolve) => worker.on('message', (m: Message) => m[what] && resolve(m))), failed]);
+    p.catch(() => {});  // a message never awaited (paused) must not be an unhandled rejection
+    return p;
+  };
   const exited = new Promise<number>((resolve) => worker.on('exit', resolve));  // errors reject `failed`
   return { worker, exited, attached: on('attached').then(() => {}), paused: on('paused'), done: on('done') };
 }
