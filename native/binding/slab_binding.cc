@@ -152,7 +152,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   uint32_t id;
   if (!ArgU32(info, 0, &id)) return info.Env().Undefined();
   const std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "SlabAllocator";
-  Shareable* s = share_registry::acquire(id, SlabAllocator::kShareKind);
+  void* s = share_registry::acquire(id, SlabAllocator::kShareKind);
   if (s == nullptr) return ThrowStatus(info.Env(), Status::kDestroyed, name + ": the shared allocator is gone (every attachment was destroyed)");
   return Wrap(info.Env(), static_cast<SlabAllocator*>(s), name);
 }

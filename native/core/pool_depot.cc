@@ -61,7 +61,8 @@ void PoolDepot::close(uint32_t tag) noexcept {
 
 uint32_t PoolDepot::share() noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (id_ == 0) id_ = share_registry::add(this);
+  if (id_ == 0)
+    id_ = share_registry::add(kShareKind, this, [](void* p) noexcept { return static_cast<PoolDepot*>(p)->try_retain(); });
   return id_;
 }
 

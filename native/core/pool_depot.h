@@ -27,7 +27,7 @@ struct PoolDepotStats {
   uint32_t attachments;    ///< open attachments (threads)
 };
 
-class PoolDepot final : public Shareable {
+class PoolDepot final {
  public:
   static constexpr uint32_t kShareKind = 0x504F4F4C;  ///< 'POOL'
 
@@ -75,8 +75,7 @@ class PoolDepot final : public Shareable {
   size_t blocks_offset() const noexcept { return pool_->blocks_offset(); }
 
   /// For the share registry: a reference unless the count reached zero.
-  bool try_retain() noexcept override;
-  uint32_t share_kind() const noexcept override { return kShareKind; }
+  bool try_retain() noexcept;
   void release() noexcept;
 
  private:
