@@ -1,6 +1,6 @@
 // SlabAllocator: options, class boundaries, large sizes, a randomized model,
 // release-mode guards, empty-slab release and trim, stats, verify, debug mode,
-// share/attach within one thread (workers: slab-workers.test.ts).
+// share/attach within one thread (workers: threads.test.ts).
 import { describe, expect, it } from 'vitest';
 import { SlabAllocator } from '../lib/slab';
 import { OffheapError } from '../lib/errors';

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 N=${1:-1000000}
 OUT=build/bench-native
 mkdir -p "$OUT"
-SRC="bench/native/pool_churn.cc native/core/object_pool.cc native/core/pool_depot.cc native/core/page_source.cc native/core/region.cc"
+SRC="bench/native/pool_churn.cc native/core/object_pool.cc native/core/pool_depot.cc native/core/share_registry.cc native/core/page_source.cc native/core/region.cc"
 # Two binaries: Debian's libmimalloc.so replaces malloc itself once linked.
 g++ -std=c++20 -O2 -DNDEBUG -o "$OUT/pool_churn" $SRC -pthread
 g++ -std=c++20 -O2 -DNDEBUG -DWITH_MIMALLOC -o "$OUT/pool_churn_mi" $SRC -lmimalloc -pthread

@@ -5,13 +5,12 @@
 // sharing a pool vs one, and debug mode next to release.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { ObjectPool } from 'offheap';
 import { compare, consume, QUICK } from '../harness.mjs';
 import { JsFreeList, thingPool } from '../peers.mjs';
+import { threadGroups } from '../threads.mjs';
 
 const memoryScript = fileURLToPath(new URL('../workers/pool-memory.mjs', import.meta.url));
-const churnWorker = new URL('../workers/pool-churn.mjs', import.meta.url);
 
 export default async function pool() {
   const groups = [];
@@ -24,7 +23,7 @@ export default async function pool() {
   const records = longLivedRecords();
   groups.push(records.group);
   notes.push(...records.notes);
-  groups.push(...(await twoWorkers()));
+  groups.push(...(await threadGroups('ObjectPool', () => new ObjectPool({ slotSize: 16, capacity: 1 << 16, name: 'bench-shared' }))));
   notes.push(
     'Release-mode alloc() hands the Buffer object of a slot freed with free(buf) out again (see README); the ' +
       '"alloc() + freeHandle()" row makes a new Buffer every time.',
@@ -122,31 +121,4 @@ function longLivedRecords() {
     `(medians of ${rounds} fresh processes; GC events from PerformanceObserver 'gc' entries)`,
   ];
   return { group, notes };
-}
-
-async function twoWorkers() {
-  const shared = new ObjectPool({ slotSize: 64, capacity: 1 << 16, name: 'bench-shared' });
-  const descriptor = shared.share();
-  const workers = [0, 1].map(() => new Worker(churnWorker, { workerData: descriptor }));
-  const ask = (w, ops, control = false) => new Promise((resolve, reject) => {
-    w.once('error', reject);
-    w.once('message', (m) => {
-      w.off('error', reject);
-      resolve(m);
-    });
-    w.postMessage({ ops, control });
-  });
-  const split = (n, control) => Promise.all([ask(workers[0], n >> 1, control), ask(workers[1], n - (n >> 1), control)]);
-  const pool = await compare('Two workers sharing one pool vs one worker (allocHandle+freeHandle pairs)', [
-    { name: '1 worker', run: (n) => ask(workers[0], n) },
-    { name: '2 workers, half the pairs each', run: (n) => split(n, false) },
-  ], { ops: 4_000_000, rounds: 11, baseline: '1 worker', note: 'Throughput; the ratio is the speed-up of two workers. Target: at least 1.5x.' });
-  const control = await compare('Control: two workers on private pure-JS free lists vs one (what this machine gives two threads now)', [
-    { name: '1 worker (JsFreeList)', peer: true, run: (n) => ask(workers[0], n, true) },
-    { name: '2 workers (JsFreeList each)', peer: true, run: (n) => split(n, true) },
-  ], { ops: 4_000_000, rounds: 11, baseline: '1 worker (JsFreeList)', note: 'No sharing at all: the speed-up here is the ceiling for the row above (other processes share the 2 cores).' });
-  for (const w of workers) w.postMessage('close');
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
-  shared.destroy();
-  return [pool, control];
 }

@@ -7,11 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { SlabAllocator } from 'offheap';
 import { compare, consume, QUICK } from '../harness.mjs';
 import { thingPool } from '../peers.mjs';
+import { threadGroups } from '../threads.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const MiB = 1024 * 1024;
@@ -129,65 +128,6 @@ async function churnGroups() {
   return [handles, views];
 }
 
-// A worker that attaches to a shared allocator and runs the handle churn on
-// its own live set when asked: { ops } -> 'done'.
-const CHURN_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { SlabAllocator } = require(workerData.offheap);
-const a = SlabAllocator.attach(workerData.descriptor);
-const ops = new Uint32Array(workerData.ops);
-const live = new Int32Array(${LIVE});
-for (let i = 0; i < live.length; i++) live[i] = a.allocHandle(ops[i] >>> 10);
-let at = workerData.offset;
-parentPort.on('message', (n) => {
-  if (n === 0) { for (const h of live) a.freeHandle(h); a.destroy(); parentPort.close(); return; }
-  for (let i = 0; i < n; i++, at++) {
-    const o = ops[at & 0xffff];
-    const j = o & ${LIVE - 1};
-    a.freeHandle(live[j]);
-    live[j] = a.allocHandle(o >>> 10);
-  }
-  parentPort.postMessage('done');
-});
-`;
-
-/** `workers` threads sharing one allocator, each doing ops / workers of the churn. */
-function sharedChurn(workers) {
-  let a, pool;
-  return {
-    name: `${workers} worker${workers > 1 ? 's' : ''}, one shared SlabAllocator`,
-    async setup() {
-      a = new SlabAllocator(slabOptions);
-      const descriptor = a.share();
-      const offheap = createRequire(import.meta.url).resolve('offheap');  // the same package, as CommonJS
-      pool = Array.from({ length: workers }, (_, i) => new Worker(CHURN_WORKER, {
-        eval: true,
-        workerData: { descriptor, ops: OPS, offset: i * 9973, offheap },
-      }));
-    },
-    async run(n) {
-      await Promise.all(pool.map((w) => new Promise((resolve) => {
-        w.once('message', resolve);
-        w.postMessage(Math.ceil(n / workers));
-      })));
-    },
-    async teardown() {
-      await Promise.all(pool.map((w) => new Promise((resolve) => {
-        w.once('exit', resolve);
-        w.postMessage(0);
-      })));
-      a.destroy();
-    },
-  };
-}
-
-async function threadGroup() {
-  return compare('Two worker threads sharing one SlabAllocator: the handle churn split over 1 or 2 workers', [
-    sharedChurn(1),
-    sharedChurn(2),
-  ], { ops: 400_000, rounds: 9, baseline: '1 worker, one shared SlabAllocator', note: 'Same total work; each worker has its own magazines and live set of 1024 and frees with a CAS (shared mode). Ratio = throughput of 2 workers over 1 (target >= 1.5x on 2 cores).' });
-}
-
 /** RSS of a live set of mixed objects against its payload, and after freeing + trim(). */
 function memoryNotes() {
   const count = QUICK ? 10_000 : 100_000;
@@ -245,7 +185,7 @@ function callgrindGroup() {
 
 export default async function slab() {
   const groups = await churnGroups();
-  groups.push(await threadGroup());
+  groups.push(...(await threadGroups('SlabAllocator', () => new SlabAllocator(slabOptions))));
   const native = callgrindGroup();
   if (native) groups.push(native);
   return { groups, notes: memoryNotes() };

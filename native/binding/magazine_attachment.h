@@ -1,11 +1,9 @@
-// One thread's magazines for a shareable allocator (slab, object pool): the
+// One thread's magazines for the SlabAllocator: the
 // MagazineBlock lives in a small Region of its own, so JavaScript gets an
 // ArrayBuffer over it (RegionBuffer) and native code can still read it after
-// the thread's JS is gone. An environment cleanup hook gives the magazines
-// back when the thread exits or is terminated.
+// the thread's JS is gone (the handle's ThreadExitHook gives them back when
+// the thread exits or is terminated).
 #pragma once
-
-#include <napi.h>
 
 #include <vector>
 
@@ -26,20 +24,9 @@ class MagazineAttachment {
   MagazineBlock* block() const noexcept { return block_; }
   Region* block_region() const noexcept { return region_; }
 
-  /// Runs on_exit(arg) when `env` is torn down (thread exit, terminate),
-  /// unless unhook() ran first.
-  void hook(napi_env env, void (*on_exit)(void*), void* arg) noexcept;
-  /// Cancels the hook (explicit destroy or GC of the handle). Idempotent.
-  void unhook() noexcept;
-
  private:
-  static void Trampoline(void* self);
-
   Region* region_ = nullptr;
   MagazineBlock* block_ = nullptr;
-  napi_env env_ = nullptr;
-  void (*on_exit_)(void*) = nullptr;
-  void* arg_ = nullptr;
 };
 
 }  // namespace offheap::binding

@@ -10,6 +10,7 @@
 
 #include "../core/pool_depot.h"
 #include "common.h"
+#include "thread_exit_hook.h"
 
 namespace offheap::binding {
 namespace {
@@ -18,8 +19,8 @@ struct PoolAttachment final : Handle {
   static constexpr Kind kKind = Kind::kObjectPool;
 
   PoolAttachment(napi_env env, PoolDepot* depot, uint32_t tag, bool reports, std::string name)
-      : Handle(kKind), env_(env), depot_(depot), tag_(tag), reports_(reports), name_(std::move(name)) {
-    hooked_ = napi_add_env_cleanup_hook(env_, OnEnvExit, this) == napi_ok;
+      : Handle(kKind), depot_(depot), tag_(tag), reports_(reports), name_(std::move(name)) {
+    exit_hook_.hook(env, OnEnvExit, this);
   }
   ~PoolAttachment() override { Close(); }
 
@@ -29,8 +30,7 @@ struct PoolAttachment final : Handle {
   /// Idempotent: destroy(), GC and thread exit may all get here.
   void Close() {
     if (depot_ == nullptr) return;
-    if (hooked_) napi_remove_env_cleanup_hook(env_, OnEnvExit, this);
-    hooked_ = false;
+    exit_hook_.unhook();
     PoolDepot* depot = depot_;
     depot_ = nullptr;
     depot->close(tag_);
@@ -39,17 +39,14 @@ struct PoolAttachment final : Handle {
   /// The thread is going away (worker exit or terminate): its JS magazine
   /// is gone with it; the state table still says which slots it held.
   static void OnEnvExit(void* arg) {
-    auto* self = static_cast<PoolAttachment*>(arg);
-    self->hooked_ = false;
-    self->Close();
+    static_cast<PoolAttachment*>(arg)->Close();
   }
 
-  napi_env env_;           ///< the thread's environment
   PoolDepot* depot_;       ///< nullptr once closed
   const uint32_t tag_;     ///< this attachment's magazine / counter block
   const bool reports_;     ///< the creating thread reports committed bytes to V8
   std::string name_;       ///< the JS allocator name, for messages
-  bool hooked_ = false;    ///< the env cleanup hook is registered
+  ThreadExitHook exit_hook_;  ///< closes the attachment when the thread goes away
 };
 
 std::string At(uint32_t offset) {
@@ -138,12 +135,12 @@ Napi::Value Share(const Napi::CallbackInfo& info) {
 
 // poolAttach(id, slotSize, capacity, name) -> handle on the same native pool
 Napi::Value AttachShared(const Napi::CallbackInfo& info) {
-  size_t id;
+  size_t id;  // any integer: an id the registry never gave is simply gone
   uint32_t slot_size, capacity;
   if (!ArgSize(info, 0, &id) || !ArgU32(info, 1, &slot_size) || !ArgU32(info, 2, &capacity))
     return info.Env().Undefined();
   const std::string name = ArgName(info, 3);
-  PoolDepot* depot = PoolDepot::acquire(id);
+  PoolDepot* depot = id <= UINT32_MAX ? PoolDepot::acquire(static_cast<uint32_t>(id)) : nullptr;
   if (depot == nullptr)
     return ThrowStatus(info.Env(), Status::kDestroyed, name + ": the shared pool no longer exists");
   if (depot->slot_size() != slot_size || depot->capacity() != capacity) {

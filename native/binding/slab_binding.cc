@@ -10,6 +10,7 @@
 #include "../core/slab.h"
 #include "common.h"
 #include "magazine_attachment.h"
+#include "thread_exit_hook.h"
 
 namespace offheap::binding {
 namespace {
@@ -24,7 +25,7 @@ struct SlabHandle final : Handle {
   /// reference gives every page back. Idempotent.
   void Detach() {
     if (slab == nullptr) return;
-    mags.unhook();
+    exit_hook.unhook();
     uint32_t bad;
     slab->detach(mags.block(), &bad);
     slab->release();
@@ -34,6 +35,7 @@ struct SlabHandle final : Handle {
 
   SlabAllocator* slab = nullptr;  ///< one reference while attached
   MagazineAttachment mags;        ///< this thread's magazines
+  ThreadExitHook exit_hook;       ///< detaches when the thread goes away
   std::string name;               ///< for error messages
 };
 
@@ -98,7 +100,7 @@ Napi::Value Wrap(Napi::Env env, SlabAllocator* slab, const std::string& name) {
     return ThrowStatus(env, Status::kOsFailure, name + ": could not map the thread's magazines");
   }
   slab->attach(h->mags.block());
-  h->mags.hook(env, SlabHandle::OnThreadExit, h);
+  h->exit_hook.hook(env, SlabHandle::OnThreadExit, h);
   ReportCommitted(env, h);
   return WrapHandle(env, h);
 }
@@ -150,7 +152,7 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   uint32_t id;
   if (!ArgU32(info, 0, &id)) return info.Env().Undefined();
   const std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "SlabAllocator";
-  Shareable* s = share_registry::acquire(id, SlabAllocator::kShareKind);
+  void* s = share_registry::acquire(id, SlabAllocator::kShareKind);
   if (s == nullptr) return ThrowStatus(info.Env(), Status::kDestroyed, name + ": the shared allocator is gone (every attachment was destroyed)");
   return Wrap(info.Env(), static_cast<SlabAllocator*>(s), name);
 }

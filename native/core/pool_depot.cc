@@ -3,11 +3,8 @@
 #include <algorithm>
 #include <new>
 
-#include "share_table.h"
 
 namespace offheap {
-
-using Registry = ShareRegistry<PoolDepot>;
 
 Status PoolDepot::create(const ObjectPoolOptions& options, PageSource& source, PoolDepot** out) noexcept {
   *out = nullptr;
@@ -24,7 +21,9 @@ Status PoolDepot::create(const ObjectPoolOptions& options, PageSource& source, P
   return Status::kOk;
 }
 
-PoolDepot* PoolDepot::acquire(uint64_t id) noexcept { return Registry::acquire(id); }
+PoolDepot* PoolDepot::acquire(uint32_t id) noexcept {
+  return static_cast<PoolDepot*>(share_registry::acquire(id, kShareKind));
+}
 
 bool PoolDepot::try_retain() noexcept {
   int32_t r = refs_.load(std::memory_order_relaxed);
@@ -38,7 +37,7 @@ void PoolDepot::release() noexcept {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   // Out of the registry first: an acquire() in flight holds the registry's
   // lock, so it ends (failing to retain) before the depot goes.
-  if (id_ != 0) Registry::remove(id_);
+  if (id_ != 0) share_registry::remove(id_);
   pool_->destroy();
   delete this;
 }
@@ -60,9 +59,10 @@ void PoolDepot::close(uint32_t tag) noexcept {
   release();
 }
 
-uint64_t PoolDepot::share() noexcept {
+uint32_t PoolDepot::share() noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (id_ == 0) id_ = Registry::add(this);
+  if (id_ == 0)
+    id_ = share_registry::add(kShareKind, this, [](void* p) noexcept { return static_cast<PoolDepot*>(p)->try_retain(); });
   return id_;
 }
 

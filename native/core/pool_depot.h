@@ -12,6 +12,7 @@
 
 #include "attachments.h"
 #include "object_pool.h"
+#include "share_registry.h"
 #include "status.h"
 
 namespace offheap {
@@ -26,14 +27,16 @@ struct PoolDepotStats {
   uint32_t attachments;    ///< open attachments (threads)
 };
 
-class PoolDepot {
+class PoolDepot final {
  public:
+  static constexpr uint32_t kShareKind = 0x504F4F4C;  ///< 'POOL'
+
   /// A new pool with one reference (for the first attachment to own).
   static Status create(const ObjectPoolOptions& options, PageSource& source, PoolDepot** out) noexcept;
 
   /// The depot filed under `id` by share(), with one more reference, or
   /// nullptr once it is gone.
-  static PoolDepot* acquire(uint64_t id) noexcept;
+  static PoolDepot* acquire(uint32_t id) noexcept;
 
   /// Opens an attachment: a tag for its magazine and counter block.
   /// kExhausted when slot_state::kMaxTags are open.
@@ -45,7 +48,7 @@ class PoolDepot {
   void close(uint32_t tag) noexcept;
 
   /// Files the depot in the share registry (once) and returns its id.
-  uint64_t share() noexcept;
+  uint32_t share() noexcept;
 
   /// Batch moves of slot offsets for tag's magazine; see ObjectPool::pop_batch / push_batch.
   Status refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept;
@@ -84,7 +87,7 @@ class PoolDepot {
   std::mutex mutex_;                ///< guards everything below but refs_
   ObjectPool* const pool_;          ///< the slots, free list and state table
   Attachments attachments_;         ///< tags and counter blocks
-  uint64_t id_ = 0;                 ///< share registry id, 0 until shared
+  uint32_t id_ = 0;                 ///< share registry id, 0 until shared
   double peak_live_ = 0;            ///< most live slots seen
   std::atomic<int32_t> refs_{1};    ///< one per open attachment (and per acquire in flight)
 };

@@ -1,34 +1,25 @@
-// Process-wide table of allocators shared between threads (worker_threads):
-// share() puts an allocator here under a small integer id that a structured-
-// clonable descriptor can carry; attach() in another thread looks the id up
-// and takes a reference, unless the allocator is already going away.
+// Process-wide table of allocators shared between threads (worker_threads),
+// one for every kind: share() puts an allocator here under a small integer id
+// that a structured-clonable descriptor can carry; attach() in another thread
+// looks the id up and takes a reference, unless the allocator is already
+// going away or of another kind. Entries hold no reference: an allocator
+// removes itself before it is deleted. No base class, so no vtable pointer
+// moves the members of an allocator that has none.
 #pragma once
 
 #include <cstdint>
 
-namespace offheap {
+namespace offheap::share_registry {
 
-/// What the registry needs of a shareable allocator.
-class Shareable {
- public:
-  /// Which allocator type this is, so attach() can refuse a wrong-kind id.
-  virtual uint32_t share_kind() const noexcept = 0;
-  /// Takes a reference unless the last one is already gone.
-  virtual bool try_retain() noexcept = 0;
+/// Takes a reference on `object` unless its last one is already gone.
+using TryRetain = bool (*)(void* object) noexcept;
 
- protected:
-  ~Shareable() = default;
-};
-
-namespace share_registry {
-
-/// Registers `s` and returns its id (never 0).
-uint32_t add(Shareable* s) noexcept;
+/// Registers `object` of `kind` and returns its id (never 0, unique over kinds).
+uint32_t add(uint32_t kind, void* object, TryRetain try_retain) noexcept;
 /// Forgets `id`; called by the allocator before it is deleted.
 void remove(uint32_t id) noexcept;
-/// The allocator under `id` with a new reference taken, or nullptr when it is
-/// gone or of another kind.
-Shareable* acquire(uint32_t id, uint32_t kind) noexcept;
+/// The allocator of `kind` under `id` with a new reference taken, or nullptr
+/// when it is gone or of another kind.
+void* acquire(uint32_t id, uint32_t kind) noexcept;
 
-}  // namespace share_registry
-}  // namespace offheap
+}  // namespace offheap::share_registry

@@ -125,7 +125,9 @@ void SlabAllocator::release() noexcept {
 
 uint32_t SlabAllocator::share() noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (share_id_ == 0) share_id_ = share_registry::add(this);
+  if (share_id_ == 0)
+    share_id_ = share_registry::add(kShareKind, this,
+                                    [](void* p) noexcept { return static_cast<SlabAllocator*>(p)->try_retain(); });
   return share_id_;
 }
 

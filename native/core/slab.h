@@ -64,7 +64,7 @@ struct SlabStats {
   std::vector<SlabClassStats> classes;
 };
 
-class SlabAllocator final : public Depot, public Shareable {
+class SlabAllocator final : public Depot {
  public:
   using StateTable = BasicStateTable<4>;
   static constexpr uint32_t kShareKind = 0x534C4142;  ///< 'SLAB'
@@ -87,9 +87,8 @@ class SlabAllocator final : public Depot, public Shareable {
   /// every page back, and the regions stay mapped while ArrayBuffers hold them.
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   /// Takes a reference unless the allocator is already going away.
-  bool try_retain() noexcept override;
+  bool try_retain() noexcept;
   void release() noexcept;
-  uint32_t share_kind() const noexcept override { return kShareKind; }
   /// Registers the allocator for attach() from other threads; returns its id.
   uint32_t share() noexcept;
 

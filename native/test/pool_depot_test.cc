@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../core/pool_depot.h"
+#include "../core/slab.h"
 #include "test.h"
 
 using namespace offheap;
@@ -34,7 +35,7 @@ TEST(depot_share_registry_lifetime) {
   REQUIRE(d != nullptr);
   uint32_t t0, t1;
   REQUIRE(d->open(&t0) == Status::kOk);
-  const uint64_t id = d->share();
+  const uint32_t id = d->share();
   CHECK(id != 0);
   CHECK_EQ(d->share(), id);  // filed once
   PoolDepot* again = PoolDepot::acquire(id);
@@ -42,6 +43,8 @@ TEST(depot_share_registry_lifetime) {
   REQUIRE(again->open(&t1) == Status::kOk);
   CHECK(t1 != t0);
   CHECK(PoolDepot::acquire(id + 1000) == nullptr);
+  // One registry for every kind: a pool's id never opens a slab.
+  CHECK(share_registry::acquire(id, SlabAllocator::kShareKind) == nullptr);
   d->close(t0);
   CHECK_EQ(d->stats().attachments, 1u);  // still alive for t1
   d->close(t1);                          // last: gone
@@ -110,7 +113,7 @@ TEST(depot_attachment_limit) {
   for (auto& t : tags) REQUIRE(d->open(&t) == Status::kOk);
   uint32_t extra;
   CHECK(d->open(&extra) == Status::kExhausted);
-  const uint64_t id = d->share();
+  const uint32_t id = d->share();
   for (size_t k = 1; k < tags.size(); ++k) REQUIRE(PoolDepot::acquire(id) != nullptr);
   for (auto t : tags) d->close(t);
 }
@@ -125,7 +128,7 @@ TEST(depot_threads_never_share_a_slot) {
   REQUIRE(d != nullptr);
   uint32_t owner;
   REQUIRE(d->open(&owner) == Status::kOk);
-  const uint64_t id = d->share();
+  const uint32_t id = d->share();
   std::atomic<int> clashes{0};
   uint8_t* base = d->region()->base();
   std::vector<std::thread> threads;
