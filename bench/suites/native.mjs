@@ -110,9 +110,11 @@ export default async function native({ quick }) {
   ];
   /** The row of adapter `a` in workload `w`: measured, or why it does not apply. */
   const applies = (a, w) => !a.workloads || a.workloads.includes(w);
-  const rowOf = (a, w, samples) => (applies(a, w.key)
+  // A main offheap row that does not apply stays with the reason; a variant row
+  // (size at run time, locked per op) shows only where it is measured.
+  const rowsOf = (w, samples) => adapters.filter((a) => applies(a, w.key) || OFFHEAP.includes(a.name)).map((a) => (applies(a, w.key)
     ? { name: a.name, peer: a.peer, samples: samples.get(`${w.key}/${a.name}`) }
-    : { name: a.name, peer: a.peer, unavailable: `does not apply: ${a.whyNot}` });
+    : { name: a.name, peer: a.peer, unavailable: `does not apply: ${a.whyNot}` }));
   const rounds = quick ? 2 : 9;
   const scale = quick ? 0.005 : 1;
   const groups = [];
@@ -167,7 +169,7 @@ export default async function native({ quick }) {
   for (const w of WORKLOADS) {
     if (cg.has(`${w.key}/${BASELINE}`)) {
       groups.push(makeGroup(`${w.title}: instructions per op (callgrind)`, [
-        ...adapters.map((a) => rowOf(a, w, cg)),
+        ...rowsOf(w, cg),
         ...absent,
       ], {
         unit: 'instructions/op', ops: Math.ceil(w.cg * (quick ? 0.01 : 1)), rounds: cgRounds, baseline: BASELINE, target: TARGETS[w.key],
@@ -176,7 +178,7 @@ export default async function native({ quick }) {
       }));
     }
     groups.push(makeGroup(`${w.title}: time per op`, [
-      ...adapters.map((a) => rowOf(a, w, ns)),
+      ...rowsOf(w, ns),
       ...absent,
     ], { unit: 'ns/op', ops: Math.ceil(w.time * scale), rounds, baseline: BASELINE, note: 'Wall time of the measured loop, each run in its own process, runs interleaved across allocators.' }));
   }

@@ -134,7 +134,8 @@ async function churnGroups() {
     handleChurn('SlabAllocator, debug mode', () => new SlabAllocator({ ...slabOptions, debug: { leaks: 'off' } }), (a, n) => a.allocHandle(n), (a, h) => a.freeHandle(h)),
   ], {
     ops: 200_000, baseline: 'Buffer.allocUnsafe(size)',
-    note: 'One op = one free + one allocation (Buffer.allocUnsafe: one allocation; the GC frees). Debug mode: the native path, poisoning and red zones on every op.',
+    note: 'One op = one free + one allocation (Buffer.allocUnsafe: one allocation; the GC frees). Debug mode: the native path, poisoning and red zones on every op. '
+      + '@thi.ng/malloc runs with its defaults (compact, split): its free keeps one address-ordered free list, so with a fragmented live set each free walks it.',
     target: [
       { candidate: 'SlabAllocator allocHandle/freeHandle', vs: 'Buffer.allocUnsafe(size)', atLeast: 4, label: 'SlabAllocator handle churn at least 4x faster than Buffer.allocUnsafe(size) (issue 5)' },
       { candidate: 'SlabAllocator allocHandle/freeHandle', vs: '@thi.ng/malloc malloc/free', atLeast: 2, label: 'SlabAllocator handle churn at least 2x faster than @thi.ng/malloc (issue 5)' },
