@@ -18,7 +18,7 @@ export function readmeSection(report, chartPath) {
   const m = report.machine;
   const out = [
     `Measured ${report.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memGiB} GiB), Node ${m.node}, ${m.platform},`,
-    `with \`${report.command}\` (${fmtMinutes(report.seconds)}). Every figure is a median over interleaved rounds;`,
+    `with \`${report.command}\` (${fmtMinutes(report.seconds)}${m.load ? `, load average at start ${m.load.join(' ')}` : ''}). Every figure is a median over interleaved rounds;`,
     'the ratio is how many times better than the group\'s baseline in the same run (> 1 is better);',
     'bold rows are offheap, the others its peers. Spreads and notes: [bench/results/latest.md](bench/results/latest.md).',
     '',
@@ -32,7 +32,8 @@ export function readmeSection(report, chartPath) {
       const base = g.rows.find((r) => r.name === g.baseline);
       const others = g.rows.filter((r) => r !== base).map((r) => {
         const name = r.peer ? r.name : `**${r.name}**`;
-        return r.median === null ? `${name}: not available in this build` : `${name}: ${fmtRatio(r.ratio)}x (${fmt(r.median)})`;
+        if (r.median !== null) return `${name}: ${fmtRatio(r.ratio)}x (${fmt(r.median)})`;
+        return `${name}: ${/^does not apply/.test(r.unavailable ?? '') ? 'does not apply' : 'not available in this build'}`;
       });
       out.push(`| ${s.name} | ${g.title} | ${base.name}: ${fmt(base.median)} ${g.unit} | ${others.join('<br>')} |`);
       for (const t of g.targets ?? []) targets.push(`- ${t.status === 'met' ? 'met' : `**${t.status}**`}: ${g.title}: ${t.label}${targetDetail(t, g.unit)}`);

@@ -53,6 +53,10 @@ export async function threadGroups(label, make, { ops = 2_000_000, rounds = 9 } 
     ops, rounds, baseline: `1 worker, shared ${label}`,
     note: 'Throughput; ratio = 2 workers over 1 (target >= 1.5x on this 2-core machine). Each worker has its own magazines; ' +
       'frees of a shared allocator are a compare-and-swap on the slot state. Compare with the control group below.',
+    target: {
+      candidate: `2 workers, shared ${label}, half each`, vs: `1 worker, shared ${label}`, atLeast: 1.5,
+      label: `two workers sharing a ${label} at least 1.5x the throughput of one (issue 7, on 2 shared cores)`,
+    },
   });
   const control = await compare(`Threads, control for ${label}: the same split on private pure-JS free lists (nothing shared)`, [
     { name: '1 worker, JsFreeList', peer: true, run: (n) => ask(workers[0], n, true) },

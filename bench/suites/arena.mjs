@@ -6,9 +6,9 @@
 // is stored into a small ring so the JIT cannot drop the object. Arenas are
 // warmed once (their limit already covers the loop's working set, as a reused
 // per-request arena's does), except the one row marked cold.
-import { Arena, ArenaScope, currentArena } from 'offheap';
+import { Arena, ArenaScope, currentArena, ObjectPool, SlabAllocator } from 'offheap';
 import { compare, consume, QUICK } from '../harness.mjs';
-import { JsBump } from '../peers.mjs';
+import { JsBump, thingPool } from '../peers.mjs';
 
 const MiB = 1024 * 1024;
 const ring = new Array(256).fill(null);
@@ -44,13 +44,6 @@ function warm(arena, bytes) {
   return arena;
 }
 
-function target(rows, name, baseline, min, what) {
-  const a = rows.find((r) => r.name === name);
-  const b = rows.find((r) => r.name === baseline);
-  const ratio = b.median / a.median;
-  return `- ${what}: **${ratio.toFixed(2)}x** ${name} vs ${baseline} (target ${min}x: ${ratio >= min ? 'met' : 'missed'})`;
-}
-
 export default async function arenaSuite() {
   const notes = [];
   const small = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-64' }), MiB);
@@ -60,14 +53,36 @@ export default async function arenaSuite() {
     { name: 'arena.alloc(64)', run: viewLoop(small, 64, 4096) },
     { name: 'Buffer.alloc(64)', peer: true, run: (n) => { for (let i = 0; i < n; i++) ring[i & 255] = Buffer.alloc(64); } },
     { name: 'arena.allocZeroed(64)', run: (n) => { for (let i = 0; i < n; i++) { ring[i & 255] = zeroed.allocZeroed(64); if ((i & 4095) === 4095) zeroed.reset(); } } },
-  ], { ops: 200_000, baseline: 'Buffer.allocUnsafe(64)', note: 'reset() every 4096 allocations is included in the arena rows.' });
+  ], {
+    ops: 200_000, baseline: 'Buffer.allocUnsafe(64)', note: 'reset() every 4096 allocations is included in the arena rows.',
+    target: { candidate: 'arena.alloc(64)', vs: 'Buffer.allocUnsafe(64)', atLeast: 1.5, label: 'arena.alloc(64) at least 1.5x faster than Buffer.allocUnsafe(64) (issue 3)' },
+  });
 
   const big = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-4k' }), 2 * MiB);
+  const pool4k = new ObjectPool({ slotSize: 4096, capacity: 1024, name: 'bench-pool-4k' });
+  const slab4k = new SlabAllocator({ maxBytes: 16 * MiB, name: 'bench-slab-4k' });
+  // A ring of 256 live Buffers, each freed when its place comes round again (as
+  // the GC frees the Buffer rows' ones); the ring is emptied after the loop.
+  const poolRing = (a, size) => (n) => {
+    const live = new Array(256).fill(null);
+    for (let i = 0; i < n; i++) {
+      const k = i & 255;
+      if (live[k] !== null) a.free(live[k]);
+      live[k] = size === undefined ? a.alloc() : a.alloc(size);
+    }
+    for (const b of live) if (b !== null) a.free(b);
+  };
   const g4k = await compare('alloc 4 KiB (view)', [
     { name: 'Buffer.allocUnsafe(4096)', peer: true, run: (n) => { for (let i = 0; i < n; i++) ring[i & 255] = Buffer.allocUnsafe(4096); } },
     { name: 'arena.alloc(4096)', run: viewLoop(big, 4096, 256) },
     { name: 'new ArrayBuffer(4096)', peer: true, run: (n) => { for (let i = 0; i < n; i++) ring[i & 255] = new ArrayBuffer(4096); } },
-  ], { ops: 20_000, baseline: 'Buffer.allocUnsafe(4096)', note: 'reset() every 256 allocations (1 MiB) is included in the arena row.' });
+    { name: 'ObjectPool(4096) alloc() + free() of the Buffer 256 back', run: poolRing(pool4k) },
+    { name: 'SlabAllocator alloc(4096) + free() of the Buffer 256 back', run: poolRing(slab4k, 4096) },
+  ], {
+    ops: 20_000, baseline: 'Buffer.allocUnsafe(4096)',
+    note: 'reset() every 256 allocations (1 MiB) is included in the arena row; the pool and slab rows keep 256 Buffers live and free each when its place in the ring comes round (the frees are timed).',
+    target: { candidate: 'arena.alloc(4096)', vs: 'Buffer.allocUnsafe(4096)', atLeast: 20, label: 'arena.alloc(4096) at least 20x faster than Buffer.allocUnsafe(4096) (issue 3)' },
+  });
 
   const handles = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-h' }), MiB);
   const cold = new Arena({ maxBytes: 4 * MiB, name: 'bench-h-cold' });
@@ -86,6 +101,10 @@ export default async function arenaSuite() {
     ops: 2_000_000, baseline: 'JsBump.alloc(64)',
     note: 'a reset every 4096 allocations is included in every row. Cold: the limit starts at 0 each round and grows ' +
       'in 64 KiB steps (4 native calls) inside the loop, so V8 compiles the slow path into it.',
+    target: [
+      { candidate: 'arena.allocHandle(64)', vs: 'JsBump.alloc(64)', atLeast: 0.5, label: 'arena.allocHandle(64) within 2x of a pure-JS bump (issue 3)' },
+      { candidate: 'arena.allocHandle(64), cold', vs: 'JsBump.alloc(64)', atLeast: 0.5, label: 'the same from a cold arena (issue 3)' },
+    ],
   });
 
   const sizes = requestSizes();
@@ -93,6 +112,7 @@ export default async function arenaSuite() {
   const scratchH = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-req-h' }), 64 * 1024);
   const scoped = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-req-scope' }), 64 * 1024);
   const jsReq = new JsBump(4 * MiB);
+  const thingReq = thingPool(4 * MiB);
   const scope = new ArenaScope({ maxBytes: 4 * MiB, name: 'bench-scope' });
   const perRequest = (arena) => {
     for (let k = 0; k < sizes.length; k++) ring[k] = arena.alloc(sizes[k]);
@@ -103,6 +123,8 @@ export default async function arenaSuite() {
   };
   const greq = await compare(`per-request scratch: ${sizes.length} allocations of 16-512 B, then free all`, [
     { name: 'Buffer.allocUnsafe each', peer: true, run: (n) => { for (let i = 0; i < n; i++) for (let k = 0; k < sizes.length; k++) ring[k] = Buffer.allocUnsafe(sizes[k]); } },
+    { name: 'Buffer.alloc each', peer: true, run: (n) => { for (let i = 0; i < n; i++) for (let k = 0; k < sizes.length; k++) ring[k] = Buffer.alloc(sizes[k]); } },
+    { name: '@thi.ng/malloc malloc each + freeAll()', peer: true, run: (n) => { for (let i = 0; i < n; i++) { for (let k = 0; k < sizes.length; k++) consume(thingReq.malloc(sizes[k])); thingReq.freeAll(); } } },
     { name: 'JsBump offsets + reset', peer: true, run: (n) => { for (let i = 0; i < n; i++) { for (let k = 0; k < sizes.length; k++) consume(jsReq.alloc(sizes[k])); jsReq.reset(); } } },
     { name: 'arena.alloc views + reset()', run: (n) => { for (let i = 0; i < n; i++) { perRequest(scratch); scratch.reset(); } } },
     { name: 'arena.allocHandle + reset()', run: (n) => { for (let i = 0; i < n; i++) { for (let k = 0; k < sizes.length; k++) consume(scratchH.allocHandle(sizes[k])); scratchH.reset(); } } },
@@ -147,17 +169,12 @@ export default async function arenaSuite() {
   });
 
   if (!QUICK) {
-    notes.push('Targets (issue 3), from this run:');
-    notes.push(target(g64.rows, 'arena.alloc(64)', 'Buffer.allocUnsafe(64)', 1.5, 'alloc(64)'));
-    notes.push(target(g4k.rows, 'arena.alloc(4096)', 'Buffer.allocUnsafe(4096)', 20, 'alloc(4096)'));
-    notes.push(target(gh.rows, 'arena.allocHandle(64)', 'JsBump.alloc(64)', 0.5, 'allocHandle(64), within 2x of a JS bump'));
-    notes.push(target(gh.rows, 'arena.allocHandle(64), cold', 'JsBump.alloc(64)', 0.5, 'the same, cold arena'));
     const perAlloc = (name) => greset.rows.find((r) => r.name === name).median;
     notes.push(`- reset(): about ${(perAlloc('N = 1') - perAlloc('N = 4096')).toFixed(0)} ns whatever the allocation count ` +
       `(N = 1 minus N = 4096 per allocation); per allocation at N = 16 / 256 / 4096: ` +
       `${perAlloc('N = 16').toFixed(1)} / ${perAlloc('N = 256').toFixed(1)} / ${perAlloc('N = 4096').toFixed(1)} ns.`);
   }
-  for (const a of [small, zeroed, big, handles, cold, scratch, scratchH, scoped, dbg, dbgH, rel, ...resetArenas.map(([, a]) => a)]) a.destroy();
+  for (const a of [small, zeroed, big, pool4k, slab4k, handles, cold, scratch, scratchH, scoped, dbg, dbgH, rel, ...resetArenas.map(([, a]) => a)]) a.destroy();
   scope.destroy();
   return { groups: [g64, g4k, gh, greq, greset, gdebug], notes };
 }

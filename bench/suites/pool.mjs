@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ObjectPool } from 'offheap';
-import { compare, consume, QUICK } from '../harness.mjs';
+import { compare, consume, makeGroup, QUICK } from '../harness.mjs';
 import { JsFreeList, thingPool } from '../peers.mjs';
 import { threadGroups } from '../threads.mjs';
 
@@ -40,7 +40,13 @@ async function handleChurn() {
     { name: 'JsFreeList (Int32Array)', peer: true, run: (n) => { for (let i = 0; i < n; i++) { const h = js.alloc(); consume(h); js.freeSlot(h); } } },
     { name: 'ObjectPool allocHandle+freeHandle', run: (n) => { for (let i = 0; i < n; i++) { const h = release.allocHandle(); consume(h); release.freeHandle(h); } } },
     { name: '@thi.ng/malloc malloc+free', peer: true, run: (n) => { for (let i = 0; i < n; i++) { const h = thing.malloc(64); consume(h); thing.free(h); } } },
-  ], { ops: 2_000_000, baseline: 'JsFreeList (Int32Array)', note: 'Targets: ObjectPool within 2x of JsFreeList, at least 3x faster than @thi.ng/malloc.' });
+  ], {
+    ops: 2_000_000, baseline: 'JsFreeList (Int32Array)',
+    target: [
+      { candidate: 'ObjectPool allocHandle+freeHandle', vs: 'JsFreeList (Int32Array)', atLeast: 0.5, label: 'ObjectPool handle pair within 2x of a pure-JS Int32Array free list (issue 4)' },
+      { candidate: 'ObjectPool allocHandle+freeHandle', vs: '@thi.ng/malloc malloc+free', atLeast: 3, label: 'ObjectPool handle pair at least 3x faster than @thi.ng/malloc (issue 4)' },
+    ],
+  });
   release.destroy();
   return group;
 }
@@ -51,7 +57,10 @@ async function bufferChurn() {
     { name: 'Buffer.allocUnsafe(64)', peer: true, run: (n) => { for (let i = 0; i < n; i++) consume(Buffer.allocUnsafe(64).length); } },
     { name: 'ObjectPool alloc()+free()', run: (n) => { for (let i = 0; i < n; i++) { const b = release.alloc(); consume(b.length); release.free(b); } } },
     { name: 'ObjectPool alloc()+freeHandle() (a new Buffer each time)', run: (n) => { for (let i = 0; i < n; i++) { const b = release.alloc(); consume(b.length); release.freeHandle(b.byteOffset); } } },
-  ], { ops: 300_000, baseline: 'Buffer.allocUnsafe(64)', note: 'Target: ObjectPool alloc()+free() at least 1.5x faster than Buffer.allocUnsafe(64).' });
+  ], {
+    ops: 300_000, baseline: 'Buffer.allocUnsafe(64)',
+    target: { candidate: 'ObjectPool alloc()+free()', vs: 'Buffer.allocUnsafe(64)', atLeast: 1.5, label: 'ObjectPool alloc()+free() with a Buffer at least 1.5x faster than Buffer.allocUnsafe(64) (issue 4)' },
+  });
   release.destroy();
   return group;
 }
@@ -78,17 +87,10 @@ function child(args, expose = false) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
-/** A compare()-shaped group from per-round samples (smaller is better). */
-function groupOf(title, unit, samples, baseline, rounds, ops, note) {
-  const median = (v) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-  const q = (v, p) => { const s = [...v].sort((a, b) => a - b); return s[Math.round((s.length - 1) * p)]; };
-  const rows = Object.entries(samples).map(([name, v]) => {
-    const med = median(v);
-    return { name, peer: name !== 'ObjectPool', median: med, p25: q(v, 0.25), p75: q(v, 0.75), spread: med > 0 ? (q(v, 0.75) - q(v, 0.25)) / med : 0 };
-  });
-  const base = rows.find((r) => r.name === baseline).median;
-  for (const row of rows) row.ratio = row.median > 0 ? base / row.median : Infinity;
-  return { title, unit, ops, rounds, baseline, note, rows };
+/** A result group from per-round samples (smaller is better): every row but ObjectPool's is a peer. */
+function groupOf(title, unit, samples, baseline, rounds, ops, note, target) {
+  const entries = Object.entries(samples).map(([name, v]) => ({ name, peer: name !== 'ObjectPool', samples: v }));
+  return makeGroup(title, entries, { unit, ops, rounds, baseline, note, target });
 }
 
 function residentBytes() {
@@ -100,7 +102,8 @@ function residentBytes() {
     for (const name of Object.keys(samples)) samples[name].push(child(['resident', which[name], String(n)], true).bytesPerSlot);
   }
   return groupOf(`Resident bytes per live 64-byte slot, ${n} slots`, 'bytes/slot', samples, 'Buffer.alloc(64) in an Array', rounds, n,
-    'RSS growth in a fresh process per candidate / slots (each slot written once). Ratio > 1: fewer bytes than the baseline. Target: ObjectPool <= 66.');
+    'RSS growth in a fresh process per candidate / slots (each slot written once). Ratio > 1: fewer bytes than the baseline.',
+    { candidate: 'ObjectPool', atMost: 66, label: 'one million live 64-byte slots at most 66 resident bytes each (issue 4)' });
 }
 
 function longLivedRecords() {
@@ -111,7 +114,8 @@ function longLivedRecords() {
   for (let r = 0; r < rounds; r++) for (const name of Object.keys(runs)) runs[name].push(child(['records', which[name], String(n)]));
   const samples = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => x.totalMs)]));
   const group = groupOf(`${n} long-lived 64-byte records: make, fill, read once`, 'ms total', samples, 'Buffer.alloc(64) records', rounds, n,
-    'Wall time including GC, a fresh process per round. Target: ObjectPool total <= 1/10 of Buffer.alloc(64), no GC caused by the pool.');
+    'Wall time including GC, a fresh process per round. See the records suite for the same with updates and GC pauses per phase.',
+    { candidate: 'ObjectPool', vs: 'Buffer.alloc(64) records', atLeast: 10, label: 'ObjectPool: 1M records in at most 1/10 of the time of Buffer.alloc(64), GC included (issue 4)' });
   const med = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
   const notes = [
     `| ${n} records | GC events | GC total (ms) | GC max pause (ms) | heap used (MiB) | RSS (MiB) |`,

@@ -9,6 +9,10 @@
 //     explicit SomeAdapter(const Shape& shape);     // setup, never measured
 //     void* alloc(size_t size);                     // nullptr when out of room
 //     void free(void* p, size_t size);              // size: as given to alloc
+//     // optional:
+//     static constexpr unsigned kWorkloads = kChurn | ...;  // default kAll
+//     static constexpr const char* kWhyNot = "...";  // why not the others
+//     void free_all();  // after alloc-free-all's frees, inside the measured loop
 //   };
 //
 // Each thread of a workload constructs its own adapter; an adapter over a shared
@@ -34,6 +38,9 @@
 #define BENCH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 namespace bench {
+
+/// Workload bits, for an adapter's kWorkloads.
+enum : unsigned { kChurn = 1, kAllocFreeAll = 2, kMixed = 4, kTwoThreads = 8, kAll = 15 };
 
 /// What a workload will ask of an adapter, so fixed-size ones can size themselves.
 struct Shape {
@@ -100,6 +107,7 @@ struct RefBump {
     return p;
   }
   void free(void*, size_t) {}
+  void free_all() { cur_ = base_; }
 
  private:
   BENCH_NOINLINE void* allocSlow(size_t size) {

@@ -27,6 +27,9 @@
 #include <vector>
 
 #include "adapters.h"
+#if !defined(BENCH_JEMALLOC) && !defined(BENCH_MIMALLOC)
+#include "offheap_adapters.h"
+#endif
 
 namespace bench {
 namespace {
@@ -97,6 +100,7 @@ double alloc_free_all(size_t ops) {
       s[i] = p;
     }
     for (size_t i = 0; i < n; ++i) a.free(s[i], kChurnSize);
+    if constexpr (requires { a.free_all(); }) a.free_all();  // an arena's free-all
   };
   pass(ops);  // warm-up: the allocator has seen this many blocks once
   Measured m;
@@ -165,19 +169,34 @@ double two_threads(size_t ops) {
 
 struct Workload {
   const char* name;
+  unsigned bit;
 };
-constexpr Workload kWorkloads[] = {{"churn"}, {"alloc-free-all"}, {"mixed"}, {"two-threads"}};
+constexpr Workload kWorkloads[] = {{"churn", kChurn}, {"alloc-free-all", kAllocFreeAll}, {"mixed", kMixed}, {"two-threads", kTwoThreads}};
 
 struct Entry {
   const char* key;
   const char* name;
   bool peer;
+  unsigned workloads;  ///< kWorkloads bits the adapter applies to
+  const char* why_not;  ///< why not the others
   std::function<double(const std::string&, size_t)> run;
 };
 
 template <class A>
+constexpr unsigned workloads_of() {
+  if constexpr (requires { A::kWorkloads; }) return A::kWorkloads;
+  else return kAll;
+}
+
+template <class A>
+constexpr const char* why_not() {
+  if constexpr (requires { A::kWhyNot; }) return A::kWhyNot;
+  else return "";
+}
+
+template <class A>
 Entry entry() {
-  return Entry{A::kKey, A::kName, A::kPeer, [](const std::string& w, size_t ops) -> double {
+  return Entry{A::kKey, A::kName, A::kPeer, workloads_of<A>(), why_not<A>(), [](const std::string& w, size_t ops) -> double {
                  if (w == "churn") return churn<A>(ops);
                  if (w == "alloc-free-all") return alloc_free_all<A>(ops);
                  if (w == "mixed") return mixed<A>(ops);
@@ -195,6 +214,8 @@ std::vector<Entry> registry() {
       entry<Mimalloc>(),
 #else
       entry<GlibcMalloc>(), entry<RefBump>(), entry<RefPool>(),
+      entry<OffheapArena>(), entry<OffheapArenaRuntimeSize>(), entry<OffheapObjectPool>(),
+      entry<OffheapPoolMagazines>(), entry<OffheapPoolLocked>(), entry<OffheapSlab>(), entry<OffheapSlabShared>(),
 #endif
   };
 }
@@ -222,15 +243,26 @@ int main(int argc, char** argv) {
   }
   auto reg = registry();
   if (list) {
-    for (const Entry& e : reg) std::printf("{\"key\":\"%s\",\"name\":\"%s\",\"peer\":%s}\n", e.key, e.name, e.peer ? "true" : "false");
+    for (const Entry& e : reg) {
+      std::printf("{\"key\":\"%s\",\"name\":\"%s\",\"peer\":%s,\"workloads\":[", e.key, e.name, e.peer ? "true" : "false");
+      const char* sep = "";
+      for (const Workload& w : kWorkloads)
+        if (e.workloads & w.bit) std::printf("%s\"%s\"", sep, w.name), sep = ",";
+      std::printf("],\"whyNot\":\"%s\"}\n", e.why_not);
+    }
     return 0;
   }
   if (ops == 0) return usage();
-  bool known = false;
-  for (const Workload& w : kWorkloads) known = known || workload == w.name;
-  if (!known) return usage();
+  unsigned bit = 0;
+  for (const Workload& w : kWorkloads)
+    if (workload == w.name) bit = w.bit;
+  if (bit == 0) return usage();
   for (const Entry& e : reg) {
     if (adapter != e.key) continue;
+    if ((e.workloads & bit) == 0) {
+      std::fprintf(stderr, "%s does not run %s: %s\n", e.name, workload.c_str(), e.why_not);
+      return 2;
+    }
     double ns = e.run(workload, ops);
     std::printf("{\"key\":\"%s\",\"name\":\"%s\",\"peer\":%s,\"workload\":\"%s\",\"ops\":%zu,\"ns_per_op\":%.4f}\n", e.key, e.name,
                 e.peer ? "true" : "false", workload.c_str(), ops, ns / static_cast<double>(ops));
