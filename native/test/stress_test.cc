@@ -7,6 +7,7 @@
 //   OFFHEAP_STRESS_OPS   operations per case (default 20000: a few seconds)
 //   OFFHEAP_STRESS_SEED  seed (default 1)
 // `npm run stress -- <ops> <seed>` (scripts/stress.mjs) runs the long version.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +34,8 @@ uint64_t env_or(const char* name, uint64_t fallback) {
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 uint64_t ops() { return env_or("OFFHEAP_STRESS_OPS", 20000); }
+/// Operations between two full checks of every live block (about 400 checks per case).
+uint64_t check_every() { return std::max<uint64_t>(64, ops() / 400); }
 uint32_t seed() { return static_cast<uint32_t>(env_or("OFFHEAP_STRESS_SEED", 1)); }
 
 /// Operations run over every case, printed at the end of the last one.
@@ -136,7 +139,7 @@ TEST(stress_arena_model) {
     if (dead.size() > 4096) dead.erase(dead.begin(), dead.begin() + 2048);
     CHECK_EQ(a->stats().used, cursor);
     CHECK_EQ(a->stats().live_count, live.size());
-    if (i % 64 == 0) CHECK(intact(a->region()->base(), live));
+    if (i % check_every() == 0) CHECK(intact(a->region()->base(), live));
     if (test::current_failed()) break;
   }
   CHECK(intact(a->region()->base(), live));
@@ -191,7 +194,7 @@ TEST(stress_pool_model) {
     }
     if (freed.size() > 4096) freed.erase(freed.begin(), freed.begin() + 2048);
     CHECK_EQ(p->live(), static_cast<int64_t>(live.size()));
-    if (i % 64 == 0) CHECK(intact(p->region()->base(), live));
+    if (i % check_every() == 0) CHECK(intact(p->region()->base(), live));
     if (test::current_failed()) break;
   }
   CHECK(intact(p->region()->base(), live));
@@ -260,7 +263,7 @@ TEST(stress_slab_model) {
       uint32_t bad;
       CHECK(a->verify(&bad) == Status::kOk);
     }
-    if (i % 64 == 0) {
+    if (i % check_every() == 0) {
       SlabStats s;
       a->stats(&s);
       CHECK_EQ(s.live_count, live.size());
