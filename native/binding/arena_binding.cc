@@ -70,7 +70,15 @@ Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op
     case Status::kOsFailure: detail = "the OS refused to return pages (" + op + ")"; break;
     default: detail = op; break;
   }
-  return ThrowStatus(env, st, h->name + ": " + detail);
+  ThrowStatus(env, st, h->name + ": " + detail);
+  if ((st == Status::kOverflow || st == Status::kUseAfterFree) && env.IsExceptionPending()) {
+    // As every allocator's debug findings: `offset` the allocation (or released range), `at` the byte.
+    Napi::Error err = env.GetAndClearPendingException();
+    err.Set("offset", Napi::Number::New(env, static_cast<double>(f.offset)));
+    err.Set("at", Napi::Number::New(env, static_cast<double>(f.at)));
+    err.ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
 }
 
 // arenaCreate(maxBytes, name, debug, poison, redZone) -> handle
