@@ -331,10 +331,30 @@ export class SlabAllocator extends AllocatorBase {
    * naming the offset of the first problem.
    */
   verify(): void {
+    const handle = this.assertAlive();
+    this.verifyMagazines_();
     try {
-      slabNative.slabVerify(this.assertAlive());
+      slabNative.slabVerify(handle);
     } catch (e) {
       throw this.dbg_ ? this.dbg_.annotate(e) : e;
+    }
+  }
+
+  /** This thread's magazines: each top within its class's words, each handle a cached free object. */
+  private verifyMagazines_(): void {
+    const blk = this.blk_;
+    for (let k = 1; k <= this.n_; k++) {
+      const top = blk[k];
+      const end = blk[this.ends_ + k];
+      if (top < (end & ~MASK) || top > end) {
+        throw offheapError('ERR_OFFHEAP_CORRUPTED', this.name, `the top of this thread's magazine of class ${this.sizes_[k]} was overwritten (${top})`);
+      }
+      for (let t = top & ~MASK; t < top; t++) {
+        const h = blk[t];
+        if ((h & 0x8000000f) !== 0 || this.st_[h >>> 4] !== CACHED) {
+          throw offheapErrorAt('ERR_OFFHEAP_CORRUPTED', this.name, h, `offset ${h} in this thread's magazine is not a cached free object`);
+        }
+      }
     }
   }
 

@@ -554,3 +554,38 @@ describe('fill bytes', () => {
     });
   }
 });
+
+describe('verify() walks this thread\'s magazines (release mode)', () => {
+  afterEach(() => {
+    while (live.length) live.pop()!.destroy();
+  });
+
+  // Pins: a magazine entry overwritten through JS-visible memory that verify() does not notice.
+  it('ObjectPool: a magazine handle that is not free is ERR_OFFHEAP_CORRUPTED', () => {
+    const p = make('ObjectPool', 'release') as ObjectPool;
+    const kept = p.allocHandle();
+    p.freeHandle(p.allocHandle()); // one handle cached in this thread's magazine
+    const mag = (p as unknown as { mag_: { handles: Int32Array; count: number } }).mag_;
+    const cached = mag.handles[mag.count - 1];
+    mag.handles[mag.count - 1] = kept;
+    const err = thrown(() => p.verify())!;
+    expect(err.code).toBe('ERR_OFFHEAP_CORRUPTED');
+    expect(err.message).toContain(`offset ${kept}`);
+    mag.handles[mag.count - 1] = cached; // repaired, so destroy() can flush the magazine
+  });
+
+  it('SlabAllocator: a magazine handle that is not cached is ERR_OFFHEAP_CORRUPTED', () => {
+    const s = make('SlabAllocator', 'release') as SlabAllocator;
+    const kept = s.allocHandle(48);
+    s.freeHandle(s.allocHandle(48));
+    const blk = (s as unknown as { blk_: Int32Array }).blk_;
+    let k = 1;
+    while ((blk[k] & 63) === 0) k++; // the class whose magazine holds the freed handle
+    blk[blk[k] - 1] = kept;
+    const err = thrown(() => s.verify())!;
+    expect(err.code).toBe('ERR_OFFHEAP_CORRUPTED');
+    expect(err.message).toContain(`offset ${kept}`);
+    blk[k] = blk[k] + 100; // a top outside its class's words
+    expect(thrown(() => s.verify())?.code).toBe('ERR_OFFHEAP_CORRUPTED');
+  });
+});
