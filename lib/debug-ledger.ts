@@ -11,7 +11,7 @@
  * native half (fill bytes, red zones and their checks) is native/core/guards.h.
  * Only debug-mode allocators have a ledger; release mode pays nothing.
  */
-import { OffheapError } from './errors';
+import { OffheapError, offheapErrorAt } from './errors';
 import type { DebugConfig, LeakLevel, LeakRecord } from './guards';
 import { native, type NativeHandle } from './native';
 import { makeView } from './view';
@@ -135,9 +135,16 @@ export class DebugLedger {
     return this.slices_.get(ab);
   }
 
-  /** True for the ArrayBuffer of a view whose allocation was freed (detached). */
-  isStale(ab: ArrayBuffer): boolean {
-    return this.stale_.has(ab);
+  /**
+   * Throws ERR_OFFHEAP_USE_AFTER_FREE (with the free site, where kept) when
+   * `ab` is the ArrayBuffer of a view whose allocation was freed: a stale
+   * view passed back to the allocator.
+   */
+  assertNotStale(ab: ArrayBuffer): void {
+    if (!this.stale_.has(ab)) return;
+    const offset = this.slices_.get(ab) ?? -1;
+    throw this.annotate(offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, offset,
+      `a stale view of offset ${offset} (freed; the view was detached) was passed back`));
   }
 
   /** The allocation stack of a live offset, where kept. */

@@ -477,9 +477,7 @@ export class ObjectPool extends AllocatorBase {
     const offset = this.ledger_?.viewOffset(ab as ArrayBuffer);
     if (offset !== undefined) {
       // A debug view over its own ArrayBuffer: detached once its slot was freed.
-      if (this.ledger_!.isStale(ab as ArrayBuffer)) {
-        throw this.ledger_!.annotate(this.error('ERR_OFFHEAP_USE_AFTER_FREE', `a stale view of offset ${offset} (freed; the view was detached) was passed back`, offset));
-      }
+      this.ledger_!.assertNotStale(ab as ArrayBuffer);
       if (buf.byteOffset !== 0 || buf.byteLength !== this.slotSize_) {
         throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of part of the slot at offset ${offset}`, offset);
       }

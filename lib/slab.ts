@@ -540,11 +540,8 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
 function debugHandleOf(a: SlabAllocator, dbg: DebugLedger, buf: unknown): number {
   if (!(buf instanceof Uint8Array)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
   const ab = buf.buffer as ArrayBuffer;
+  dbg.assertNotStale(ab);
   const offset = dbg.viewOffset(ab);
-  if (dbg.isStale(ab)) {
-    throw dbg.annotate(offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', a.name, offset ?? -1,
-      `a stale view of offset ${offset} (freed; the view was detached) was passed back`));
-  }
   if (offset !== undefined) return offset + buf.byteOffset;
   if (ab === a.buffer) return buf.byteOffset;
   throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', a.name, 'the Buffer was not allocated by this allocator');
