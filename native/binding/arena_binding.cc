@@ -42,12 +42,6 @@ struct ArenaHandle final : Handle {
   const std::string name;  ///< the facade's name, for error messages
 };
 
-std::string Hex(uint8_t b) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", b);
-  return buf;
-}
-
 // Throws the error for `st`, worded for the operation and naming the arena.
 Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op) {
   const ArenaFault& f = h->arena->fault();
@@ -56,11 +50,11 @@ Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op
     case Status::kOverflow:
       detail = "write past the end of the allocation at offset " + std::to_string(f.offset) + " (" +
                std::to_string(f.size) + " bytes): red-zone byte at offset " + std::to_string(f.at) + " is " +
-               Hex(f.found) + ", expected " + Hex(f.expected) + " (found by " + op + ")";
+               HexByte(f.found) + ", expected " + HexByte(f.expected) + " (found by " + op + ")";
       break;
     case Status::kUseAfterFree:
       detail = "released memory was written after a rollback or reset: byte at offset " + std::to_string(f.at) +
-               " is " + Hex(f.found) + ", expected " + Hex(f.expected) + " (found by " + op + ")";
+               " is " + HexByte(f.found) + ", expected " + HexByte(f.expected) + " (found by " + op + ")";
       break;
     case Status::kDestroyed: detail = "the allocator was destroyed"; break;
     case Status::kCorrupted:

@@ -7,6 +7,7 @@
 // errors that name the allocator and the offset.
 #include <string>
 
+#include "../core/guards.h"
 #include "../core/slab.h"
 #include "common.h"
 #include "magazine_attachment.h"
@@ -61,8 +62,8 @@ std::string Explain(Status st, uint64_t off) {
     case Status::kDoubleFree: return "offset " + Str(off) + " was already freed (double free)";
     case Status::kInvalidHandle:
       return "offset " + Str(off) + " is not a live allocation of this allocator (foreign, interior or never allocated)";
-    case Status::kUseAfterFree: return "freed memory was written: byte at offset " + Str(off) + " is not 0xDF";
-    case Status::kOverflow: return "write past the end of an allocation: red-zone byte at offset " + Str(off) + " is not 0xDE";
+    case Status::kUseAfterFree: return "freed memory was written: byte at offset " + Str(off) + " is not " + HexByte(guards::kFillFreed);
+    case Status::kOverflow: return "write past the end of an allocation: red-zone byte at offset " + Str(off) + " is not " + HexByte(guards::kFillRedZone);
     case Status::kCorrupted:
       return "allocator memory at offset " + Str(off) + " was overwritten through the buffer (a free-list link or magazine)";
     case Status::kDestroyed: return "the allocator was destroyed";
