@@ -375,9 +375,9 @@ describe('guards detection matrix', () => {
         const short = (o: Outcome) => (o === UNGUARDED ? 'silent' : o.replace('ERR_OFFHEAP_', ''));
         return `${short(c.debug)} / ${short(c.release)}`;
       });
-      return `${kind.padEnd(54)} | ${cells.map((c) => c.padEnd(34)).join(' | ')}`;
+      return `${kind.padEnd(56)} | ${cells.map((c) => c.padEnd(34)).join(' | ')}`;
     });
-    console.log(`${'misuse (debug / release; silent: not a release guard)'.padEnd(54)} | ${KINDS.map((k) => k.padEnd(34)).join(' | ')}\n${rows.join('\n')}`);
+    console.log(`${'misuse (debug / release; silent: not a release guard)'.padEnd(56)} | ${KINDS.map((k) => k.padEnd(34)).join(' | ')}\n${rows.join('\n')}`);
     // Every kind of issue 6 has a row, and every row covers at least one allocator.
     for (const row of Object.values(MATRIX)) expect(KINDS.some((k) => typeof row[k] === 'object')).toBe(true);
   });
