@@ -19,6 +19,7 @@
 import { inspect } from 'node:util';
 import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError } from './errors';
+import { SiteSampler, formatSite, type Site } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
@@ -51,8 +52,8 @@ const RELEASED = 5; // allocations JS rolled back, folded into the native counte
 export const MAX_ARENA_BYTES = 2 ** 31;
 /** Largest alignment `alloc()` accepts. */
 export const MAX_ALIGN = 4096;
-/** In 'sample' leak mode, one allocation in this many records its stack. */
-export const LEAK_SAMPLE_EVERY = 16;
+/** In 'sample' leak mode, one allocation in this many records its stack (one constant for every allocator). */
+export { LEAK_SAMPLE_EVERY } from './debug-ledger';
 /** Live marks an arena keeps at most. */
 export const MAX_MARKS = 2 ** 20;
 
@@ -74,7 +75,6 @@ export interface ArenaResetOptions {
   retainBytes?: number;
 }
 
-/** One live allocation, as `leaks()` lists it (debug mode). */
 /** One live arena allocation, as leaks() lists it. */
 export type ArenaLeak = LeakRecord;
 
@@ -87,7 +87,7 @@ export interface ArenaStats extends AllocatorStats {
 interface DebugRecord {
   readonly offset: number;
   readonly size: number;
-  readonly site: Error | undefined;
+  readonly site: Site | undefined;
   /** The view's own ArrayBuffer, detached when the allocation dies. */
   slice: ArrayBuffer | undefined;
 }
@@ -160,7 +160,8 @@ export class Arena extends AllocatorBase {
   private final_: ArenaStats | undefined;
   /** Debug mode: the live allocations, oldest first. */
   private readonly records_: DebugRecord[] = [];
-  private allocations_ = 0;
+  /** Debug mode: which allocations keep their stacks (debug.leaks). */
+  private readonly sites_: SiteSampler;
 
   /**
    * Reserves `maxBytes` of address space (no memory is used until touched).
@@ -180,6 +181,7 @@ export class Arena extends AllocatorBase {
     this.align = this.align_ = align;
     this.debug = debug;
     this.state_ = new Int32Array(native.arenaState(handle));
+    this.sites_ = new SiteSampler(debug.leaks);
     if (debug.enabled) {
       this.alloc = this.allocDebug_;
       this.allocZeroed = this.allocZeroedDebug_;
@@ -452,7 +454,7 @@ export class Arena extends AllocatorBase {
    * returns [].
    */
   leaks(): ArenaLeak[] {
-    return this.records_.map((r) => ({ offset: r.offset, size: r.size, stack: r.site?.stack?.replace(/^Error\n/, '') }));
+    return this.records_.map((r) => ({ offset: r.offset, size: r.size, stack: formatSite(r.site) }));
   }
 
   /** Bytes in use: the cursor (alignment padding and, in debug mode, red zones included). */
@@ -512,8 +514,7 @@ export class Arena extends AllocatorBase {
 
   private allocDebug2_(size: number, align: number | undefined, zeroed: boolean): DebugRecord {
     const offset = this.allocSlow_(size, align, zeroed);
-    const sample = this.debug.leaks === 'paranoid' || (this.debug.leaks === 'sample' && this.allocations_++ % LEAK_SAMPLE_EVERY === 0);
-    const record: DebugRecord = { offset, size, site: sample ? new Error() : undefined, slice: undefined };
+    const record: DebugRecord = { offset, size, site: this.sites_.take(), slice: undefined };
     this.records_.push(record);
     return record;
   }

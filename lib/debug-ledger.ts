@@ -1,128 +1,186 @@
 /**
- * Debug-mode bookkeeping of one allocator in one thread (DESIGN.md section 5):
- * allocation and free stacks (sampled or all), the views handed out for each
- * allocation (detached when it is freed, so stale views die), and a leak
- * warning when a view from alloc() is collected while its allocation is still
- * live. Only debug-mode allocators have a ledger; release mode pays nothing.
+ * The JavaScript half of every allocator's debug mode (DESIGN.md section 5),
+ * in one place: which allocations keep their stacks ('sample' / 'paranoid'),
+ * stack capture that starts at the caller, and, for allocators that free one
+ * allocation at a time (ObjectPool, SlabAllocator), the DebugLedger: this
+ * thread's live allocations, the views handed out for each (one detachable
+ * ArrayBuffer per view, detached on free, so stale views die and are
+ * recognised when passed back), free sites for use-after-free and
+ * double-free reports, and an OFFHEAP_LEAK warning when the Buffer from
+ * alloc() is garbage-collected while its allocation is still live. The
+ * native half (fill bytes, red zones and their checks) is native/core/guards.h.
+ * Only debug-mode allocators have a ledger; release mode pays nothing.
  */
-import type { DebugConfig } from './guards';
-import { native } from './native';
+import { OffheapError, offheapErrorAt } from './errors';
+import type { DebugConfig, LeakLevel, LeakRecord } from './guards';
+import { native, type NativeHandle } from './native';
+import { makeView } from './view';
 
-/** In 'sample' mode, one allocation in this many keeps its stacks. */
-export const SAMPLE_EVERY = 64;
+/** 'sample': one allocation in this many keeps its stack (and its free site). */
+export const LEAK_SAMPLE_EVERY = 16;
+/** Free sites kept for reports, per allocator (the oldest are forgotten first). */
+export const MAX_FREE_SITES = 4096;
+/** Frames kept in a stack. */
+const STACK_FRAMES = 10;
 
-interface LiveEntry {
-  /** Which allocation of this offset it is: a leak report must not outlive a free. */
-  readonly gen: number;
-  readonly stack: string | undefined;
-}
+/** A call site: an Error whose stack V8 formats only when it is read. */
+export type Site = Error;
 
-interface LeakToken {
-  readonly offset: number;
-  readonly gen: number;
-}
-
-/** The stack of the caller, without this package's own frames. */
-export function stackHere(): string {
+/** Captures the current call site (cheap: formatting waits until it is shown). */
+export function captureSite(): Site {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 30;
-  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = STACK_FRAMES + 10; // room for this package's own frames
+  const site = new Error();
   Error.stackTraceLimit = limit;
-  return stack
+  return site;
+}
+
+/** The stack of a site, starting at the caller: this package's own frames are left out. */
+export function formatSite(site: Site | undefined): string | undefined {
+  if (site === undefined) return undefined;
+  return (site.stack ?? '')
     .split('\n')
     .slice(1)
     .filter((line) => !line.includes(__dirname))
-    .slice(0, 10)
+    .slice(0, STACK_FRAMES)
     .join('\n');
 }
 
+/** Decides, per the leak level, which allocations keep their call sites. */
+export class SiteSampler {
+  private count_ = 0;
+
+  constructor(private readonly level: LeakLevel) {}
+
+  /** The call site of this allocation when the level keeps it, else undefined. */
+  take(): Site | undefined {
+    if (this.level === 'off') return undefined;
+    if (this.level === 'sample' && this.count_++ % LEAK_SAMPLE_EVERY !== 0) return undefined;
+    return captureSite();
+  }
+}
+
+/** Adds "freed at" (where kept) to an error; the one wording for every allocator. */
+export function addFreeSite(err: Error, site: Site | undefined): void {
+  const stack = formatSite(site);
+  if (stack === undefined) return;
+  (err as Error & { freeStack?: string }).freeStack = stack;
+  err.message += `\n  freed at:\n${stack}`;
+}
+
+interface Live {
+  readonly size: number;
+  readonly site: Site | undefined;
+  /** Every ArrayBuffer made for views of it, detached on free. */
+  readonly views: WeakRef<ArrayBuffer>[];
+}
+
 export class DebugLedger {
-  private readonly live_ = new Map<number, LiveEntry>();
-  private readonly freeStacks_ = new Map<number, string>();
-  private readonly views_ = new Map<number, ArrayBuffer[]>();
-  private readonly viewOffsets_ = new WeakMap<ArrayBuffer, number>();
-  private readonly leakWatch_ = new FinalizationRegistry<LeakToken>((t) => this.collected(t));
-  private gen_ = 0;
-  private allocs_ = 0;
+  private readonly live_ = new Map<number, Live>();
+  private readonly freedAt_ = new Map<number, Site>();
+  /** A view's own ArrayBuffer -> the offset it views. */
+  private readonly slices_ = new WeakMap<ArrayBuffer, number>();
+  private readonly stale_ = new WeakSet<ArrayBuffer>();
+  private readonly leakWatch_ = new FinalizationRegistry<{ offset: number; record: Live }>((held) => this.collected_(held));
+  private readonly sampler_: SiteSampler;
 
   constructor(
     private readonly name: string,
-    private readonly config: DebugConfig,
-  ) {}
+    config: DebugConfig,
+  ) {
+    this.sampler_ = new SiteSampler(config.leaks);
+  }
 
-  /** A new allocation at `offset` (by this thread). */
-  onAlloc(offset: number): void {
-    const l = this.config.leaks;
-    const keep = l === 'paranoid' || (l === 'sample' && this.allocs_++ % SAMPLE_EVERY === 0);
-    this.live_.set(offset, { gen: ++this.gen_, stack: keep ? stackHere() : undefined });
-    this.freeStacks_.delete(offset);
+  /** A new allocation of `size` bytes at `offset` (by this thread). */
+  allocated(offset: number, size: number): void {
+    this.live_.set(offset, { size, site: this.sampler_.take(), views: [] });
+    this.freedAt_.delete(offset);
   }
 
   /** `offset` was freed: its views die; its free site is kept where its allocation site was. */
-  onFree(offset: number): void {
-    const entry = this.live_.get(offset);
+  freed(offset: number): void {
+    const record = this.live_.get(offset);
+    if (record === undefined) return;
     this.live_.delete(offset);
-    this.detachViews(offset);
-    if (this.config.leaks === 'paranoid' || entry?.stack !== undefined) this.freeStacks_.set(offset, stackHere());
+    for (const ref of record.views) {
+      const ab = ref.deref();
+      if (ab === undefined) continue;
+      this.stale_.add(ab);
+      native.detachBuffer(ab);
+    }
+    if (record.site === undefined) return;
+    if (this.freedAt_.size >= MAX_FREE_SITES) this.freedAt_.delete(this.freedAt_.keys().next().value as number);
+    this.freedAt_.set(offset, captureSite());
   }
 
   /**
-   * Records a view over its own ArrayBuffer (native.sliceBuffer), so it can
-   * be detached on free and recognised when passed back. An `owner` view (from
-   * alloc()) collected while its allocation lives is reported as a leak.
+   * A Buffer over [offset, offset+size) with an ArrayBuffer of its own
+   * (native.sliceBuffer), so freed() can detach it. `owner`: the Buffer
+   * alloc() returns, watched for being collected while the allocation lives.
    */
-  addView(offset: number, ab: ArrayBuffer, view: object, owner: boolean): void {
-    let list = this.views_.get(offset);
-    if (list === undefined) this.views_.set(offset, (list = []));
-    list.push(ab);
-    this.viewOffsets_.set(ab, offset);
-    const entry = this.live_.get(offset);
-    if (owner && entry !== undefined) this.leakWatch_.register(view, { offset, gen: entry.gen });
+  view(handle: NativeHandle, offset: number, size: number, owner: boolean): Buffer {
+    const ab = native.sliceBuffer(handle, offset, size);
+    const view = makeView(ab, 0, size);
+    this.slices_.set(ab, offset);
+    const record = this.live_.get(offset);
+    if (record !== undefined) {
+      record.views.push(new WeakRef(ab));
+      if (owner) this.leakWatch_.register(view, { offset, record });
+    }
+    return view;
   }
 
   /** The offset a debug view's ArrayBuffer was made for, or undefined for any other buffer. */
   viewOffset(ab: ArrayBuffer): number | undefined {
-    return this.viewOffsets_.get(ab);
+    return this.slices_.get(ab);
+  }
+
+  /**
+   * Throws ERR_OFFHEAP_USE_AFTER_FREE (with the free site, where kept) when
+   * `ab` is the ArrayBuffer of a view whose allocation was freed: a stale
+   * view passed back to the allocator.
+   */
+  assertNotStale(ab: ArrayBuffer): void {
+    if (!this.stale_.has(ab)) return;
+    const offset = this.slices_.get(ab) ?? -1;
+    throw this.annotate(offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, offset,
+      `a stale view of offset ${offset} (freed; the view was detached) was passed back`));
   }
 
   /** The allocation stack of a live offset, where kept. */
   stackOf(offset: number): string | undefined {
-    return this.live_.get(offset)?.stack;
+    return formatSite(this.live_.get(offset)?.site);
   }
 
-  /** Adds the free site (where kept) to a use-after-free or double-free error naming an offset. */
-  explain(err: unknown): unknown {
-    const e = err as { code?: string; offset?: unknown; message: string; freeStack?: string };
-    if (e === null || typeof e !== 'object' || typeof e.offset !== 'number') return err;
-    if (e.code !== 'ERR_OFFHEAP_USE_AFTER_FREE' && e.code !== 'ERR_OFFHEAP_DOUBLE_FREE') return err;
-    const stack = this.freeStacks_.get(e.offset);
-    if (stack !== undefined) {
-      e.freeStack = stack;
-      e.message += `\n  freed at:\n${stack}`;
-    }
+  /** This thread's live allocations that `isLive` (the allocator's own table) still confirms. */
+  leaks(isLive: (offset: number) => boolean): LeakRecord[] {
+    const out: LeakRecord[] = [];
+    for (const [offset, r] of this.live_) if (isLive(offset)) out.push({ offset, size: r.size, stack: formatSite(r.site) });
+    return out;
+  }
+
+  /** Adds the free site (where kept) to a use-after-free or double-free error about an allocation's `offset`. */
+  annotate(err: unknown): unknown {
+    if (!(err instanceof OffheapError)) return err;
+    if (err.code !== 'ERR_OFFHEAP_USE_AFTER_FREE' && err.code !== 'ERR_OFFHEAP_DOUBLE_FREE') return err;
+    const offset = (err as { offset?: unknown }).offset;
+    if (typeof offset === 'number') addFreeSite(err, this.freedAt_.get(offset));
     return err;
   }
 
   /** destroy(): every view dies, nothing is reported any more. */
   clear(): void {
-    for (const offset of [...this.views_.keys()]) this.detachViews(offset);
+    for (const offset of [...this.live_.keys()]) this.freed(offset);
     this.live_.clear();
-    this.freeStacks_.clear();
+    this.freedAt_.clear();
   }
 
-  private detachViews(offset: number): void {
-    const list = this.views_.get(offset);
-    if (list === undefined) return;
-    this.views_.delete(offset);
-    for (const ab of list) native.detachBuffer(ab);
-  }
-
-  private collected(t: LeakToken): void {
-    const entry = this.live_.get(t.offset);
-    if (entry === undefined || entry.gen !== t.gen) return; // freed since: no leak
-    const where = entry.stack === undefined ? '' : `; allocated at:\n${entry.stack}`;
+  private collected_(held: { offset: number; record: Live }): void {
+    if (this.live_.get(held.offset) !== held.record) return; // freed since: no leak
+    const stack = formatSite(held.record.site);
     process.emitWarning(
-      `${this.name}: a Buffer from alloc() at offset ${t.offset} was garbage-collected while its slot is still live (leak)${where}`,
+      `${this.name}: the Buffer from alloc() of ${held.record.size} bytes at offset ${held.offset} was garbage-collected ` +
+        `while still allocated (a leak: free() was never called)${stack === undefined ? '' : `\n  allocated at:\n${stack}`}`,
       { code: 'OFFHEAP_LEAK', type: 'OffheapLeakWarning' },
     );
   }

@@ -74,3 +74,8 @@ export function outOfRange(name: string, range: string, actual: unknown): NodeCo
 function value_of(v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}n` : v;
 }
+
+/** An offheapError() about the allocation at `offset`: its message names it and the error carries it as `offset`. */
+export function offheapErrorAt(code: OffheapErrorCode, allocator: string, offset: number, detail: string): OffheapError {
+  return Object.assign(new OffheapError(code, `${allocator}: ${detail}`), { offset });
+}

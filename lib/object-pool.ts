@@ -9,7 +9,7 @@
  * the slot sits in a magazine. See README.md "ObjectPool" and DESIGN.md 3-5, 7.
  */
 import { AllocatorBase } from './allocator';
-import { invalidArgType, offheapError, outOfRange, type OffheapErrorCode } from './errors';
+import { invalidArgType, offheapError, offheapErrorAt, outOfRange, type OffheapErrorCode } from './errors';
 import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { Magazine } from './magazine';
@@ -18,7 +18,6 @@ import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { OwnedBuffer } from './owned-buffer';
-import { makeView } from './view';
 
 /** Largest slot; a region (and so capacity * slotSize) is at most 2 GiB. */
 export const MAX_SLOT_SIZE = 1 << 24;
@@ -321,13 +320,13 @@ export class ObjectPool extends AllocatorBase {
     for (let k = 0; k < m.count; k++) {
       const h = m.handles[k];
       if ((this.state_[h / this.slotSize_] | EVER) !== this.freeByte_) {
-        throw this.error('ERR_OFFHEAP_CORRUPTED', `handle ${h} in this thread's magazine is not free in the state table`, h);
+        throw this.error('ERR_OFFHEAP_CORRUPTED', `offset ${h} in this thread's magazine is not free in the state table`, h);
       }
     }
     try {
       native.poolVerify(h);
     } catch (e) {
-      throw this.ledger_ ? this.ledger_.explain(e) : e;
+      throw this.ledger_ ? this.ledger_.annotate(e) : e;
     }
   }
 
@@ -450,15 +449,15 @@ export class ObjectPool extends AllocatorBase {
     if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
     const size = this.slotSize_;
     if (!Number.isInteger(h) || h < 0 || h >= this.capacity_ * size) {
-      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} is outside the pool (0 .. ${this.capacity_ * size - size})`);
+      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is outside the pool (0 .. ${this.capacity_ * size - size})`, h);
     }
-    if (h % size !== 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} is not a multiple of the slot size ${size}`);
+    if (h % size !== 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not a multiple of the slot size ${size}`, h);
     return h / size;
   }
 
   private refusal(h: number, state: number): Error {
-    if ((state & EVER) === 0) return this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} was never allocated`);
-    return this.error('ERR_OFFHEAP_DOUBLE_FREE', `handle ${h} freed twice (the slot is already free)`);
+    if ((state & EVER) === 0) return this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h);
+    return this.error('ERR_OFFHEAP_DOUBLE_FREE', `offset ${h} was already freed (double free)`, h);
   }
 
   private viewSlow(h: unknown): Buffer {
@@ -466,7 +465,7 @@ export class ObjectPool extends AllocatorBase {
     const i = this.slotIndex(h);
     const st = this.state_[i];
     if (st !== LIVE) {
-      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `handle ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`);
+      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`, h as number);
     }
     return this.makeDebugView(h as number, false);
   }
@@ -478,9 +477,7 @@ export class ObjectPool extends AllocatorBase {
     const offset = this.ledger_?.viewOffset(ab as ArrayBuffer);
     if (offset !== undefined) {
       // A debug view over its own ArrayBuffer: detached once its slot was freed.
-      if (ab.byteLength === 0) {
-        throw this.error('ERR_OFFHEAP_USE_AFTER_FREE', `a stale view of offset ${offset} (freed; the view was detached)`, offset);
-      }
+      this.ledger_!.assertNotStale(ab as ArrayBuffer);
       if (buf.byteOffset !== 0 || buf.byteLength !== this.slotSize_) {
         throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of part of the slot at offset ${offset}`, offset);
       }
@@ -499,9 +496,7 @@ export class ObjectPool extends AllocatorBase {
   }
 
   private error(code: OffheapErrorCode, detail: string, offset?: number): Error {
-    const e = offheapError(code, this.name, detail);
-    if (offset !== undefined) (e as { offset?: number }).offset = offset;
-    return e;
+    return offset === undefined ? offheapError(code, this.name, detail) : offheapErrorAt(code, this.name, offset, detail);
   }
 
   // --- debug paths: installed as own properties by useDebugPaths() ---
@@ -522,13 +517,13 @@ export class ObjectPool extends AllocatorBase {
     try {
       offset = native.poolAlloc(h);
     } catch (e) {
-      throw this.ledger_!.explain(e);
+      throw this.ledger_!.annotate(e);
     }
     if (offset < 0) {
       if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
       return -1;
     }
-    this.ledger_!.onAlloc(offset);
+    this.ledger_!.allocated(offset, this.slotSize_);
     return offset;
   }
 
@@ -538,17 +533,14 @@ export class ObjectPool extends AllocatorBase {
     try {
       native.poolFree(nh, h);
     } catch (e) {
-      throw this.ledger_!.explain(e);
+      throw this.ledger_!.annotate(e);
     }
-    this.ledger_!.onFree(h);
+    this.ledger_!.freed(h);
   }
 
   /** In debug mode a view has an ArrayBuffer of its own, detached on free; else a view of `buffer`. */
   private makeDebugView(offset: number, owner: boolean): Buffer {
     if (this.ledger_ === null) return this.newView(offset);
-    const ab = nativeAs<PoolNative>().sliceBuffer(this.handle_!, offset, this.slotSize_);
-    const view = makeView(ab, 0, this.slotSize_);
-    this.ledger_.addView(offset, ab, view, owner);
-    return view;
+    return this.ledger_.view(this.handle_!, offset, this.slotSize_, owner);
   }
 }

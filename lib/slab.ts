@@ -12,12 +12,12 @@
  * at construction, so release mode pays nothing for it.
  */
 import { AllocatorBase } from './allocator';
-import { invalidArgType, offheapError, outOfRange } from './errors';
-import { resolveDebug, type DebugConfig, type DebugOptions } from './guards';
+import { invalidArgType, offheapError, offheapErrorAt, outOfRange } from './errors';
+import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
 import { native, nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
-import { SlabDebug, type LeakRecord } from './slab-debug';
+import { DebugLedger } from './debug-ledger';
 import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
 import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { makeView } from './view';
@@ -181,7 +181,7 @@ export class SlabAllocator extends AllocatorBase {
   /** Frees use a CAS once the allocator is shared between threads. */
   private atomic_: boolean;
   private readonly views_: ArrayBuffer[];
-  private readonly dbg_: SlabDebug | null;
+  private readonly dbg_: DebugLedger | null;
 
   /**
    * Reserves the region (no memory is committed until used). Throws
@@ -212,7 +212,7 @@ export class SlabAllocator extends AllocatorBase {
     this.atomic_ = attached;
     this.dbg_ = null;
     if (this.debug.enabled) {
-      this.dbg_ = new SlabDebug(this.name, this.debug);
+      this.dbg_ = new DebugLedger(this.name, this.debug);
       installDebugMethods(this, this.dbg_);
     }
   }
@@ -331,7 +331,31 @@ export class SlabAllocator extends AllocatorBase {
    * naming the offset of the first problem.
    */
   verify(): void {
-    slabNative.slabVerify(this.assertAlive());
+    const handle = this.assertAlive();
+    this.verifyMagazines_();
+    try {
+      slabNative.slabVerify(handle);
+    } catch (e) {
+      throw this.dbg_ ? this.dbg_.annotate(e) : e;
+    }
+  }
+
+  /** This thread's magazines: each top within its class's words, each handle a cached free object. */
+  private verifyMagazines_(): void {
+    const blk = this.blk_;
+    for (let k = 1; k <= this.n_; k++) {
+      const top = blk[k];
+      const end = blk[this.ends_ + k];
+      if (top < (end & ~MASK) || top > end) {
+        throw offheapError('ERR_OFFHEAP_CORRUPTED', this.name, `the top of this thread's magazine of class ${this.sizes_[k]} was overwritten (${top})`);
+      }
+      for (let t = top & ~MASK; t < top; t++) {
+        const h = blk[t];
+        if ((h & 0x8000000f) !== 0 || this.st_[h >>> 4] !== CACHED) {
+          throw offheapErrorAt('ERR_OFFHEAP_CORRUPTED', this.name, h, `offset ${h} in this thread's magazine is not a cached free object`);
+        }
+      }
+    }
   }
 
   /**
@@ -373,7 +397,7 @@ export class SlabAllocator extends AllocatorBase {
   }
 
   protected onDestroy(handle: NativeHandle): void {
-    this.dbg_?.detachAll();
+    this.dbg_?.clear();
     slabNative.slabDestroy(handle);
     for (const ab of this.views_) native.detachBuffer(ab);
     this.maxSmall_ = -1;
@@ -409,7 +433,7 @@ export class SlabAllocator extends AllocatorBase {
 
   /** A free that lost to a concurrent free of the same handle (shared mode). */
   private raceLost_(h: number): never {
-    throw offheapError('ERR_OFFHEAP_DOUBLE_FREE', this.name, `offset ${h} was freed twice (by two threads at once)`);
+    throw offheapErrorAt('ERR_OFFHEAP_DOUBLE_FREE', this.name, h, `offset ${h} was freed twice (by two threads at once)`);
   }
 
   private freeBufferSlow_(buf: unknown): void {
@@ -431,10 +455,10 @@ export class SlabAllocator extends AllocatorBase {
     const handle = this.assertAlive();
     const off = this.handleArg_(h);
     if (isFreedState(this.st_[off >>> 4])) {
-      throw offheapError('ERR_OFFHEAP_USE_AFTER_FREE', this.name, `offset ${off} was freed`);
+      throw offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, off, `offset ${off} was freed`);
     }
     slabNative.slabCheck(handle, off);
-    throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, `offset ${off} is not a live allocation`);
+    throw offheapErrorAt('ERR_OFFHEAP_INVALID_HANDLE', this.name, off, `offset ${off} is not a live allocation`);
   }
 
   /** @internal For the debug methods: the native handle (throws DESTROYED). */
@@ -445,10 +469,10 @@ export class SlabAllocator extends AllocatorBase {
 
 /**
  * Debug mode: every operation goes through the core (which poisons, fills
- * and checks red zones) and through SlabDebug (stacks, views). Installed as
+ * and checks red zones) and through the DebugLedger (stacks, views). Installed as
  * own properties, so release-mode instances never see them.
  */
-function installDebugMethods(a: SlabAllocator, dbg: SlabDebug): void {
+function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
   const self = a as unknown as Record<string, unknown> & { buffer: ArrayBuffer; name: string };
   const call = <T>(fn: () => T): T => {
     try {
@@ -486,7 +510,7 @@ function installDebugMethods(a: SlabAllocator, dbg: SlabDebug): void {
       return slabNative.slabUsableSize(handle, h);
     } catch (e) {
       if ((e as { code?: string }).code !== 'ERR_OFFHEAP_DOUBLE_FREE') throw e;
-      throw dbg.annotate(offheapError('ERR_OFFHEAP_USE_AFTER_FREE', a.name, `offset ${h} was freed`));
+      throw dbg.annotate(offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', a.name, h, `offset ${h} was freed`));
     }
   };
   self.allocHandle = allocHandle;
@@ -498,11 +522,27 @@ function installDebugMethods(a: SlabAllocator, dbg: SlabDebug): void {
   };
   self.free = (buf: Uint8Array): void => {
     a.handleForDebug_();
-    freeHandle(dbg.handleOf(buf, a.buffer));
+    freeHandle(debugHandleOf(a, dbg, buf));
   };
   self.view = (h: number, size?: number): Buffer => {
     const usable = usableSize(h);
     const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
     return dbg.view(a.handleForDebug_(), h, n, false);
   };
+}
+
+/**
+ * The handle a Buffer passed to free() stands for in debug mode: a debug
+ * view's offset, or its byteOffset when it views the whole region's
+ * `buffer`. Throws USE_AFTER_FREE for a view of freed memory, INVALID_HANDLE
+ * for a foreign one.
+ */
+function debugHandleOf(a: SlabAllocator, dbg: DebugLedger, buf: unknown): number {
+  if (!(buf instanceof Uint8Array)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
+  const ab = buf.buffer as ArrayBuffer;
+  dbg.assertNotStale(ab);
+  const offset = dbg.viewOffset(ab);
+  if (offset !== undefined) return offset + buf.byteOffset;
+  if (ab === a.buffer) return buf.byteOffset;
+  throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', a.name, 'the Buffer was not allocated by this allocator');
 }

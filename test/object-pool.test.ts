@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectPool, roundSlotSize } from '../lib/object-pool';
 import { OffheapError } from '../lib/errors';
+import { LEAK_SAMPLE_EVERY } from '../lib/debug-ledger';
 import { stats as moduleStats } from '../lib/registry';
 import { collect, expectCode, HOSTILE } from './helpers';
 
@@ -560,7 +561,7 @@ describe('ObjectPool debug mode', () => {
     const p = pool({ slotSize: 16, capacity: 1000, debug: { leaks: 'sample' } });
     for (let i = 0; i < 640; i++) p.allocHandle();
     const withStack = p.leaks().filter((l) => l.stack !== undefined).length;
-    expect(withStack).toBe(10);
+    expect(withStack).toBe(640 / LEAK_SAMPLE_EVERY);
     const off = pool({ slotSize: 16, capacity: 10, debug: { leaks: 'off' } });
     off.allocHandle();
     expect(off.leaks()[0].stack).toBeUndefined();

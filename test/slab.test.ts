@@ -549,7 +549,7 @@ describe('SlabAllocator debug mode', () => {
       process.off('warning', onWarning);
     }
     const w = warnings.find((x) => (x as { code?: string }).code === 'OFFHEAP_LEAK');
-    expect(w?.message).toMatch(/leaky: the Buffer of 64 bytes/);
+    expect(w?.message).toMatch(/leaky: the Buffer from alloc\(\) of 64 bytes/);
   });
 
   it('turns on for every allocator with OFFHEAP_DEBUG=1', () => {

@@ -157,10 +157,12 @@ export default async function arenaSuite() {
   const dbg = new Arena({ maxBytes: 4 * MiB, debug: true, name: 'bench-debug' });
   const dbgH = new Arena({ maxBytes: 4 * MiB, debug: true, name: 'bench-debug-h' });
   const rel = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-release' }), MiB);
+  const relH = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-release-h' }), MiB);
   const gdebug = await compare('debug mode vs release: alloc 64 B', [
     { name: 'Buffer.allocUnsafe(64)', peer: true, run: (n) => { for (let i = 0; i < n; i++) ring[i & 255] = Buffer.allocUnsafe(64); } },
     { name: 'release arena.alloc(64)', run: viewLoop(rel, 64, 256) },
     { name: 'debug arena.alloc(64)', run: viewLoop(dbg, 64, 256) },
+    { name: 'release arena.allocHandle(64)', run: (n) => { for (let i = 0; i < n; i++) { consume(relH.allocHandle(64)); if ((i & 255) === 255) relH.reset(); } } },
     { name: 'debug arena.allocHandle(64)', run: (n) => { for (let i = 0; i < n; i++) { consume(dbgH.allocHandle(64)); if ((i & 255) === 255) dbgH.reset(); } } },
   ], {
     ops: 5_000, rounds: 9, baseline: 'Buffer.allocUnsafe(64)',
@@ -174,7 +176,7 @@ export default async function arenaSuite() {
       `(N = 1 minus N = 4096 per allocation); per allocation at N = 16 / 256 / 4096: ` +
       `${perAlloc('N = 16').toFixed(1)} / ${perAlloc('N = 256').toFixed(1)} / ${perAlloc('N = 4096').toFixed(1)} ns.`);
   }
-  for (const a of [small, zeroed, big, pool4k, slab4k, handles, cold, scratch, scratchH, scoped, dbg, dbgH, rel, ...resetArenas.map(([, a]) => a)]) a.destroy();
+  for (const a of [small, zeroed, big, pool4k, slab4k, handles, cold, scratch, scratchH, scoped, dbg, dbgH, rel, relH, ...resetArenas.map(([, a]) => a)]) a.destroy();
   scope.destroy();
   return { groups: [g64, g4k, gh, greq, greset, gdebug], notes };
 }

@@ -145,7 +145,12 @@ async function churnGroups() {
     viewChurn('SlabAllocator alloc/free (Buffer)', () => new SlabAllocator(slabOptions), (a, n) => a.alloc(n), (a, b) => a.free(b)),
     viewChurn('@thi.ng/malloc mallocAs/free (Uint8Array)', () => thingPool(256 * MiB), (a, n) => a.mallocAs('u8', n), (a, b) => a.free(b), true),
   ], { ops: 200_000, baseline: 'Buffer.allocUnsafe(size)', note: 'Each op also writes the first byte of the new Buffer.' });
-  return [handles, views];
+  // Debug Buffers cost microseconds each: a group of its own, with fewer ops.
+  const debugViews = await compare('Debug mode next to release: mixed-size churn through Buffer views', [
+    viewChurn('SlabAllocator alloc/free (Buffer), release', () => new SlabAllocator(slabOptions), (a, n) => a.alloc(n), (a, b) => a.free(b)),
+    viewChurn('SlabAllocator alloc/free (Buffer), debug mode', () => new SlabAllocator({ ...slabOptions, debug: { leaks: 'off' } }), (a, n) => a.alloc(n), (a, b) => a.free(b)),
+  ], { ops: 5_000, rounds: 9, baseline: 'SlabAllocator alloc/free (Buffer), release', note: 'Debug mode: the native path, poisoning, red zones and a detachable ArrayBuffer per Buffer.' });
+  return [handles, views, debugViews];
 }
 
 /** RSS of a live set of mixed objects against its payload, and after freeing + trim(). */

@@ -42,12 +42,6 @@ struct ArenaHandle final : Handle {
   const std::string name;  ///< the facade's name, for error messages
 };
 
-std::string Hex(uint8_t b) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", b);
-  return buf;
-}
-
 // Throws the error for `st`, worded for the operation and naming the arena.
 Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op) {
   const ArenaFault& f = h->arena->fault();
@@ -56,11 +50,11 @@ Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op
     case Status::kOverflow:
       detail = "write past the end of the allocation at offset " + std::to_string(f.offset) + " (" +
                std::to_string(f.size) + " bytes): red-zone byte at offset " + std::to_string(f.at) + " is " +
-               Hex(f.found) + ", expected " + Hex(f.expected) + " (found by " + op + ")";
+               HexByte(f.found) + ", expected " + HexByte(f.expected) + " (found by " + op + ")";
       break;
     case Status::kUseAfterFree:
       detail = "released memory was written after a rollback or reset: byte at offset " + std::to_string(f.at) +
-               " is " + Hex(f.found) + ", expected " + Hex(f.expected) + " (found by " + op + ")";
+               " is " + HexByte(f.found) + ", expected " + HexByte(f.expected) + " (found by " + op + ")";
       break;
     case Status::kDestroyed: detail = "the allocator was destroyed"; break;
     case Status::kCorrupted:
@@ -70,7 +64,15 @@ Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op
     case Status::kOsFailure: detail = "the OS refused to return pages (" + op + ")"; break;
     default: detail = op; break;
   }
-  return ThrowStatus(env, st, h->name + ": " + detail);
+  ThrowStatus(env, st, h->name + ": " + detail);
+  if ((st == Status::kOverflow || st == Status::kUseAfterFree) && env.IsExceptionPending()) {
+    // As every allocator's debug findings: `offset` the allocation (or released range), `at` the byte.
+    Napi::Error err = env.GetAndClearPendingException();
+    err.Set("offset", Napi::Number::New(env, static_cast<double>(f.offset)));
+    err.Set("at", Napi::Number::New(env, static_cast<double>(f.at)));
+    err.ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
 }
 
 // arenaCreate(maxBytes, name, debug, poison, redZone) -> handle

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 namespace offheap::binding {
@@ -223,6 +224,12 @@ bool ArgSize(const Napi::CallbackInfo& info, size_t index, size_t* out) {
   if (!ArgInteger(info, index, 9007199254740991.0, "a non-negative integer", &d)) return false;
   *out = static_cast<size_t>(d);
   return true;
+}
+
+std::string HexByte(uint8_t b) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02x", b);
+  return buf;
 }
 
 }  // namespace offheap::binding

@@ -60,6 +60,9 @@ void ForgetCommitted(Napi::Env env, Handle* handle);
 /// with a message naming `what`. Returns an undefined value for convenience.
 Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what);
 
+/// "0xdf": a byte as debug messages show it (fill bytes come from core/guards.h).
+std::string HexByte(uint8_t b);
+
 /// Reads argument `index` as an unsigned 32-bit integer; the facade has
 /// validated it, so anything else is a TypeError here, not a crash.
 bool ArgU32(const Napi::CallbackInfo& info, size_t index, uint32_t* out);

@@ -8,6 +8,7 @@
 // offset is re-checked by the core (range, alignment, state), never trusted.
 #include <string>
 
+#include "../core/guards.h"
 #include "../core/pool_depot.h"
 #include "common.h"
 #include "thread_exit_hook.h"
@@ -217,7 +218,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   if (a->reports_) ReportCommitted(info.Env(), a);
   if (st == Status::kExhausted) return Napi::Number::New(info.Env(), -1);
   if (st == Status::kUseAfterFree)
-    return Fail(info.Env(), a, st, "a freed slot was written after free (poison 0xDF overwritten)", offset);
+    return Fail(info.Env(), a, st, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)", offset);
   if (st == Status::kCorrupted)
     return Fail(info.Env(), a, st, "a free-list link was overwritten (memory written after free)", offset);
   if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot allocate");
@@ -272,7 +273,7 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
   uint32_t bad = ObjectPool::kNil;
   const Status st = a->depot_->verify(&bad);
   if (st == Status::kUseAfterFree)
-    return Fail(info.Env(), a, st, "a freed slot was written after free (poison 0xDF overwritten)", bad);
+    return Fail(info.Env(), a, st, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)", bad);
   if (st == Status::kCorrupted)
     return Fail(info.Env(), a, st, "the free list and the slot-state table disagree (repaired)", bad);
   if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot verify", bad);

@@ -7,6 +7,7 @@
 // errors that name the allocator and the offset.
 #include <string>
 
+#include "../core/guards.h"
 #include "../core/slab.h"
 #include "common.h"
 #include "magazine_attachment.h"
@@ -41,15 +42,18 @@ struct SlabHandle final : Handle {
 
 std::string Str(uint64_t n) { return std::to_string(n); }
 
-/// Throws the error for `st` about offset `off`, with `offset` (and, for
-/// debug findings, `slot`: the allocation the bad byte belongs to) set on it.
+/// Throws the error for `st` about offset `off`, with `offset` set on it. A
+/// debug finding (use after free, overflow) is about a byte: `offset` is then
+/// the allocation that byte belongs to and `at` the byte itself, as in every
+/// allocator's debug errors.
 Napi::Value Fail(Napi::Env env, SlabHandle* h, Status st, uint64_t off, const std::string& what) {
-  ThrowStatus(env, st, h->name + ": " + what);
+  const bool finding = (st == Status::kUseAfterFree || st == Status::kOverflow) && h->slab != nullptr;
+  const uint64_t alloc = finding ? h->slab->slot_of(static_cast<uint32_t>(off)) : off;
+  ThrowStatus(env, st, h->name + ": " + what + (finding ? " (the allocation at offset " + Str(alloc) + ")" : ""));
   if (!env.IsExceptionPending()) return env.Undefined();
   Napi::Error err = env.GetAndClearPendingException();
-  err.Set("offset", Napi::Number::New(env, static_cast<double>(off)));
-  if ((st == Status::kUseAfterFree || st == Status::kOverflow) && h->slab != nullptr)
-    err.Set("slot", Napi::Number::New(env, h->slab->slot_of(static_cast<uint32_t>(off))));
+  err.Set("offset", Napi::Number::New(env, static_cast<double>(alloc)));
+  if (finding) err.Set("at", Napi::Number::New(env, static_cast<double>(off)));
   err.ThrowAsJavaScriptException();
   return env.Undefined();
 }
@@ -60,8 +64,8 @@ std::string Explain(Status st, uint64_t off) {
     case Status::kDoubleFree: return "offset " + Str(off) + " was already freed (double free)";
     case Status::kInvalidHandle:
       return "offset " + Str(off) + " is not a live allocation of this allocator (foreign, interior or never allocated)";
-    case Status::kUseAfterFree: return "freed memory was written at offset " + Str(off) + " (expected 0xDF)";
-    case Status::kOverflow: return "write past the end of an allocation: red zone byte at offset " + Str(off) + " changed";
+    case Status::kUseAfterFree: return "freed memory was written: byte at offset " + Str(off) + " is not " + HexByte(guards::kFillFreed);
+    case Status::kOverflow: return "write past the end of an allocation: red-zone byte at offset " + Str(off) + " is not " + HexByte(guards::kFillRedZone);
     case Status::kCorrupted:
       return "allocator memory at offset " + Str(off) + " was overwritten through the buffer (a free-list link or magazine)";
     case Status::kDestroyed: return "the allocator was destroyed";
@@ -275,7 +279,7 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   uint32_t bad = 0;
   const Status st = h->slab->free(off, &bad);
   ReportCommitted(env, h);
-  if (st == Status::kOverflow) return Fail(env, h, st, bad, Explain(st, bad) + " (allocation at " + Str(off) + ")");
+  if (st == Status::kOverflow) return Fail(env, h, st, bad, Explain(st, bad));
   if (st != Status::kOk) return Fail(env, h, st, off, Explain(st, off));
   return env.Undefined();
 }

@@ -118,7 +118,7 @@ void* Arena::alloc_slow(size_t size, size_t align) noexcept {
 void Arena::grow(size_t end) noexcept {
   const size_t limit = std::min(capacity_, align_up(end, kCommitChunk));
   const size_t committed = align_up(limit, PageSource::page_size());
-  if (!options_.debug) guards::asan_poison(base_ + limit_, limit - limit_);
+  guards::asan_poison(base_ + limit_, limit - limit_);  // unused until allocated
   region_->add_committed(static_cast<ptrdiff_t>(committed - committed_));
   committed_ = committed;
   limit_ = limit;
@@ -143,6 +143,7 @@ Status Arena::allocate(size_t size, size_t align, bool zeroed, size_t* offset) n
       const Status st = check_released_poison(cursor, std::min(end, freed_high_));
       if (st != Status::kOk) return st;
     }
+    guards::asan_unpoison(base_ + cursor, end - cursor);  // padding, the allocation and its red zone
     if (zeroed || options_.poison) guards::fill(base_ + off, size, zeroed ? 0 : guards::kFillFresh);
     guards::fill(base_ + off + size, red, guards::kFillRedZone);
     live_.push_back({static_cast<uint32_t>(off), static_cast<uint32_t>(size)});
@@ -159,13 +160,19 @@ Status Arena::allocate(size_t size, size_t align, bool zeroed, size_t* offset) n
 
 // Released memory [from, to) must still hold 0xDF; when it does not, the
 // fault is recorded and the range re-poisoned so the arena stays usable.
+// Released memory is ASan-poisoned: it is unpoisoned for the check only.
 Status Arena::check_released_poison(size_t from, size_t to) noexcept {
   if (to <= from) return Status::kOk;
+  guards::asan_unpoison(base_ + from, freed_high_ - from);
   const size_t bad = guards::find_mismatch(base_ + from, to - from, guards::kFillFreed);
-  if (bad == guards::kClean) return Status::kOk;
-  fault_ = {from, to - from, from + bad, base_[from + bad], guards::kFillFreed};
-  guards::fill(base_ + from, freed_high_ - from, guards::kFillFreed);
-  return Status::kUseAfterFree;
+  Status st = Status::kOk;
+  if (bad != guards::kClean) {
+    fault_ = {from, to - from, from + bad, base_[from + bad], guards::kFillFreed};
+    guards::fill(base_ + from, freed_high_ - from, guards::kFillFreed);
+    st = Status::kUseAfterFree;
+  }
+  guards::asan_poison(base_ + from, freed_high_ - from);
+  return st;
 }
 
 Status Arena::check_red_zone(const Live& a) noexcept {
@@ -197,9 +204,8 @@ Status Arena::release_to(size_t cursor, uint32_t count) noexcept {
       guards::fill(base_ + cursor, old - cursor, guards::kFillFreed);
       freed_high_ = std::max(freed_high_, old);
     }
-  } else {
-    guards::asan_poison(base_ + cursor, old - cursor);
   }
+  guards::asan_poison(base_ + cursor, old - cursor);
   state_->cursor = static_cast<int32_t>(cursor);
   state_->count = count;
   publish();
