@@ -203,15 +203,11 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("arenaCreate", Napi::Function::New(env, Create, "arenaCreate"));
-  exports.Set("arenaState", Napi::Function::New(env, State, "arenaState"));
-  exports.Set("arenaBuffer", Napi::Function::New(env, Buffer, "arenaBuffer"));
-  exports.Set("arenaAlloc", Napi::Function::New(env, Alloc, "arenaAlloc"));
-  exports.Set("arenaRewind", Napi::Function::New(env, Rewind, "arenaRewind"));
-  exports.Set("arenaReset", Napi::Function::New(env, Reset, "arenaReset"));
-  exports.Set("arenaVerify", Napi::Function::New(env, Verify, "arenaVerify"));
-  exports.Set("arenaStats", Napi::Function::New(env, Stats, "arenaStats"));
-  exports.Set("arenaDestroy", Napi::Function::New(env, Destroy, "arenaDestroy"));
+  ExportAll(env, exports, {
+      {"arenaCreate", Create}, {"arenaState", State}, {"arenaBuffer", Buffer},
+      {"arenaAlloc", Alloc}, {"arenaRewind", Rewind}, {"arenaReset", Reset},
+      {"arenaVerify", Verify}, {"arenaStats", Stats}, {"arenaDestroy", Destroy},
+  });
 }
 
 Registrar registrar(Register);

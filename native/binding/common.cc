@@ -93,17 +93,18 @@ Napi::Value InjectFaults(const Napi::CallbackInfo& info) {
 
 void RegisterCommon(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
-  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
-  exports.Set("pageSize", Napi::Function::New(env, PageSize, "pageSize"));
-  exports.Set("liveReservations", Napi::Function::New(env, LiveReservations, "liveReservations"));
-  exports.Set("detachBuffer", Napi::Function::New(env, DetachBuffer, "detachBuffer"));
-  exports.Set("sliceBuffer", Napi::Function::New(env, SliceBuffer, "sliceBuffer"));
-  exports.Set("injectFaults", Napi::Function::New(env, InjectFaults, "injectFaults"));
-  exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory, "externalMemory"));
-  exports.Set("reservedBytes", Napi::Function::New(env, ReservedBytes, "reservedBytes"));
+  ExportAll(env, exports, {
+      {"setErrorClass", SetErrorClass}, {"pageSize", PageSize}, {"liveReservations", LiveReservations},
+      {"detachBuffer", DetachBuffer}, {"sliceBuffer", SliceBuffer}, {"injectFaults", InjectFaults},
+      {"externalMemory", ExternalMemory}, {"reservedBytes", ReservedBytes},
+  });
 }
 
 }  // namespace
+
+void ExportAll(Napi::Env env, Napi::Object exports, std::initializer_list<Export> fns) {
+  for (const Export& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+}
 
 Registrar::Registrar(RegisterFn fn) { Registrars().push_back(fn); }
 

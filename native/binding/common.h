@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <initializer_list>
 #include <string>
 
 #include "../core/region.h"
@@ -68,6 +69,14 @@ std::string HexByte(uint8_t b);
 bool ArgU32(const Napi::CallbackInfo& info, size_t index, uint32_t* out);
 /// Reads argument `index` as a non-negative integral double below 2^53.
 bool ArgSize(const Napi::CallbackInfo& info, size_t index, size_t* out);
+
+/// One exported native function.
+struct Export {
+  const char* name;
+  Napi::Value (*fn)(const Napi::CallbackInfo&);
+};
+/// Sets each function on `exports` under its name.
+void ExportAll(Napi::Env env, Napi::Object exports, std::initializer_list<Export> fns);
 
 /// Registers functions on the addon's exports at load. Each binding file
 /// holds one static Registrar, so addon.cc never lists the allocators.

@@ -290,16 +290,13 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  const struct {
-    const char* name;
-    Napi::Value (*fn)(const Napi::CallbackInfo&);
-  } fns[] = {
-      {"poolCreate", Create}, {"poolShare", Share},   {"poolAttach", AttachShared}, {"poolBuffer", Buffer},
-      {"poolStateBuffer", StateBuffer}, {"poolInfo", Info}, {"poolRefill", Refill}, {"poolDrain", Drain},
-      {"poolAlloc", Alloc},   {"poolFree", Free},     {"poolLive", Live},           {"poolStats", Stats},
-      {"poolVerify", Verify}, {"poolClose", Close},     {"poolRename", Rename},
-  };
-  for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  ExportAll(env, exports, {
+      {"poolCreate", Create}, {"poolShare", Share}, {"poolAttach", AttachShared},
+      {"poolBuffer", Buffer}, {"poolStateBuffer", StateBuffer}, {"poolInfo", Info},
+      {"poolRefill", Refill}, {"poolDrain", Drain}, {"poolAlloc", Alloc}, {"poolFree", Free},
+      {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolClose", Close},
+      {"poolRename", Rename},
+  });
 }
 
 Registrar registrar(Register);

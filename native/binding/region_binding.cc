@@ -56,10 +56,10 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("regionCreate", Napi::Function::New(env, Create, "regionCreate"));
-  exports.Set("regionBuffer", Napi::Function::New(env, Buffer, "regionBuffer"));
-  exports.Set("regionCommit", Napi::Function::New(env, Commit, "regionCommit"));
-  exports.Set("regionDestroy", Napi::Function::New(env, Destroy, "regionDestroy"));
+  ExportAll(env, exports, {
+      {"regionCreate", Create}, {"regionBuffer", Buffer}, {"regionCommit", Commit},
+      {"regionDestroy", Destroy},
+  });
 }
 
 Registrar registrar(Register);

@@ -382,17 +382,13 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  const struct {
-    const char* name;
-    Napi::Value (*fn)(const Napi::CallbackInfo&);
-  } fns[] = {
-      {"slabCreate", Create}, {"slabShare", Share},   {"slabAttach", Attach},         {"slabInfo", Info},
-      {"slabBuffers", Buffers}, {"slabRefill", Refill}, {"slabDrain", Drain},       {"slabFlush", Flush},
-      {"slabAlloc", Alloc},   {"slabFree", Free},     {"slabCheck", Check},         {"slabUsableSize", UsableSize},
-      {"slabStats", Stats},   {"slabTrim", Trim},     {"slabVerify", Verify},       {"slabDestroy", Destroy},
-      {"slabSetName", SetName},
-  };
-  for (const auto& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  ExportAll(env, exports, {
+      {"slabCreate", Create}, {"slabShare", Share}, {"slabAttach", Attach}, {"slabInfo", Info},
+      {"slabBuffers", Buffers}, {"slabRefill", Refill}, {"slabDrain", Drain}, {"slabFlush", Flush},
+      {"slabAlloc", Alloc}, {"slabFree", Free}, {"slabCheck", Check},
+      {"slabUsableSize", UsableSize}, {"slabStats", Stats}, {"slabTrim", Trim},
+      {"slabVerify", Verify}, {"slabDestroy", Destroy}, {"slabSetName", SetName},
+  });
 }
 
 Registrar registrar(Register);
