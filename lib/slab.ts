@@ -288,8 +288,10 @@ export class SlabAllocator extends AllocatorBase {
   /**
    * Bytes usable at a live handle: its class's size, a large allocation's
    * page-rounded size, or the requested size in debug mode with red zones.
-   * Throws ERR_OFFHEAP_USE_AFTER_FREE for a freed handle, INVALID_HANDLE for
-   * anything else that is not live.
+   * Throws ERR_OFFHEAP_USE_AFTER_FREE for a freed handle whose slab is still
+   * carved; for a freed large allocation or a slot whose slab went back to
+   * the OS, ERR_OFFHEAP_DOUBLE_FREE or ERR_OFFHEAP_INVALID_HANDLE (as the
+   * native check finds it); ERR_OFFHEAP_INVALID_HANDLE for any other offset.
    */
   usableSize(h: number): number {
     if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0) {
