@@ -7,20 +7,31 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain .mjs helper without types
-import { nativeSourceHash } from '../scripts/native-hash.mjs';
+import { nativeSourceHash, readSourceHashes } from '../scripts/native-hash.mjs';
 
 const root = join(__dirname, '..');
 
+// Every platform the package claims (package.json os x cpu) has a prebuild.
+const PLATFORMS: Record<string, number> = { 'linux-x64': 62, 'linux-arm64': 183 }; // ELF e_machine
+
 describe('prebuilds', () => {
   // A prebuild built from other sources than the committed ones is stale.
-  it('were built from the current native sources', () => {
-    const recorded = readFileSync(join(root, 'prebuilds/SOURCE_HASH'), 'utf8').trim();
-    expect(recorded, 'native sources changed: run `npm run prebuild` and commit prebuilds/').toBe(nativeSourceHash());
+  it.each(Object.keys(PLATFORMS))('%s was built from the current native sources', (platform) => {
+    expect(readSourceHashes()[platform], `native sources changed: run \`npm run prebuild\` and commit prebuilds/`).toBe(nativeSourceHash());
   });
 
-  it('hold a linux-x64 binary', () => {
-    const files = readdirSync(join(root, 'prebuilds/linux-x64'));
-    expect(files.some((f) => f.endsWith('.node'))).toBe(true);
+  it.each(Object.entries(PLATFORMS))('%s holds one binary for that machine', (platform, machine) => {
+    const files = readdirSync(join(root, 'prebuilds', platform)).filter((f) => f.endsWith('.node'));
+    expect(files).toHaveLength(1);
+    const elf = readFileSync(join(root, 'prebuilds', platform, files[0]!));
+    expect(elf.readUInt32BE(0)).toBe(0x7f454c46);
+    expect(elf.readUInt16LE(18)).toBe(machine);
+  });
+
+  it('cover exactly what package.json os and cpu allow', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { os: string[]; cpu: string[] };
+    const claimed = pkg.os.flatMap((os) => pkg.cpu.map((cpu) => `${os}-${cpu}`)).sort();
+    expect(claimed).toEqual(Object.keys(PLATFORMS).sort());
   });
 });
 
