@@ -24,7 +24,7 @@ import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } fr
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateFunction, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { makeView } from './view';
+import { makeView, sliceView } from './view';
 
 interface ArenaNative {
   arenaCreate(maxBytes: number, name: string, debug: boolean, poison: boolean, redZone: number): NativeHandle;
@@ -521,8 +521,9 @@ export class Arena extends AllocatorBase {
 
   /** A view over an ArrayBuffer of its own, so it can die alone. */
   private viewDebug_(record: DebugRecord): Buffer {
-    record.slice = native.sliceBuffer(this.handle_!, record.offset, record.size);
-    return makeView(record.slice, 0, record.size);
+    const { view, slice } = sliceView(this.handle_!, this.buffer_, record.offset, record.size);
+    record.slice = slice;
+    return view;
   }
 
   /** Forgets (and detaches the views of) every allocation above the first `keep`. */

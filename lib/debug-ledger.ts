@@ -14,7 +14,7 @@
 import { OffheapError, offheapErrorAt } from './errors';
 import type { DebugConfig, LeakLevel, LeakRecord } from './guards';
 import { native, type NativeHandle } from './native';
-import { makeView } from './view';
+import { sliceView } from './view';
 
 /** 'sample': one allocation in this many keeps its stack (and its free site). */
 export const LEAK_SAMPLE_EVERY = 16;
@@ -115,16 +115,15 @@ export class DebugLedger {
 
   /**
    * A Buffer over [offset, offset+size) with an ArrayBuffer of its own
-   * (native.sliceBuffer), so freed() can detach it. `owner`: the Buffer
+   * (native.sliceBuffer; see sliceView), so freed() can detach it. `owner`: the Buffer
    * alloc() returns, watched for being collected while the allocation lives.
    */
-  view(handle: NativeHandle, offset: number, size: number, owner: boolean): Buffer {
-    const ab = native.sliceBuffer(handle, offset, size);
-    const view = makeView(ab, 0, size);
-    this.slices_.set(ab, offset);
+  view(handle: NativeHandle, region: ArrayBufferLike, offset: number, size: number, owner: boolean): Buffer {
+    const { view, slice: ab } = sliceView(handle, region, offset, size);
     const record = this.live_.get(offset);
+    if (ab !== undefined) this.slices_.set(ab, offset);
     if (record !== undefined) {
-      record.views.push(new WeakRef(ab));
+      if (ab !== undefined) record.views.push(new WeakRef(ab));
       if (owner) this.leakWatch_.register(view, { offset, record });
     }
     return view;

@@ -2,6 +2,7 @@
  * offheap: Arena, ObjectPool and SlabAllocator over mmap'd memory, off the
  * V8 heap. See README.md for the API and DESIGN.md for the contract.
  */
+export { backing, type Backing } from './native';
 export { OffheapError, type OffheapErrorCode } from './errors';
 export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel, type LeakRecord } from './guards';

@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { OffheapError } from './errors';
+import { markAsUntransferable } from 'node:worker_threads';
+import { OffheapError, invalidArgType } from './errors';
 
 /** Functions every build of the addon has; allocators add their own. */
 export interface NativeCore {
@@ -22,9 +23,23 @@ export interface NativeCore {
   externalMemory(): number;
   /** Tests: the system page source refuses its next `reserves` reserves and `decommits` decommits. */
   injectFaults(reserves: number, decommits: number): void;
-  /** Debug views: an ArrayBuffer of its own over region[offset, offset+length). */
+  /** Debug views: an ArrayBuffer of its own over region[offset, offset+length) (external backing only). */
   sliceBuffer(h: NativeHandle, offset: number, length: number): ArrayBuffer;
+  /** Where regions' memory comes from: mmap'd pages in external ArrayBuffers, or memory V8 allocated. */
+  backing(): Backing;
+  /** v8 backing: this thread holds the SharedArrayBuffer under `view` (a shared region) from now on. */
+  adoptMemory(view: Uint8Array): void;
+  /** v8 backing: the function private regions' ArrayBuffers are marked with (transfers copy them). */
+  setUntransferable(fn: (ab: ArrayBuffer) => void): void;
 }
+
+/**
+ * 'external': regions are mmap'd pages wrapped in external ArrayBuffers.
+ * 'v8': regions are memory V8 allocated (ArrayBuffer, or SharedArrayBuffer
+ * for ObjectPool and SlabAllocator), for runtimes that refuse external
+ * ArrayBuffers (Electron 21+, V8's sandbox) or when OFFHEAP_BACKING=v8.
+ */
+export type Backing = 'external' | 'v8';
 
 /** An opaque, type-tagged native object. Never created in JS. */
 export type NativeHandle = { readonly __nativeHandle: unique symbol };
@@ -46,11 +61,41 @@ const nodeGypBuild: (dir: string) => unknown = require('node-gyp-build');
 function load(): NativeCore {
   const addon = nodeGypBuild(packageRoot()) as NativeCore;
   addon.setErrorClass(OffheapError);
+  addon.setUntransferable(markAsUntransferable);
   return addon;
 }
 
 /** The addon, loaded once per thread. */
 export const native: NativeCore = load();
+
+/** The backing in use, the same for every thread of the process. */
+export const backing: Backing = native.backing();
+
+/**
+ * The memory of `regions` for a share() descriptor: under the v8 backing the
+ * SharedArrayBuffers attach() adopts (structured clone shares them), else
+ * nothing (attach() finds the region by id). Throws ERR_OFFHEAP_NOT_SHAREABLE
+ * when the runtime gave plain ArrayBuffers (no SharedArrayBuffer).
+ */
+export function sharedMemory(name: string, regions: ArrayBufferLike[]): SharedArrayBuffer[] | undefined {
+  if (backing !== 'v8') return undefined;
+  for (const r of regions) {
+    if (!(r instanceof SharedArrayBuffer)) {
+      throw new OffheapError('ERR_OFFHEAP_NOT_SHAREABLE',
+        `${name}: this runtime has no SharedArrayBuffer, so V8-backed memory cannot be shared between threads`);
+    }
+  }
+  return regions as SharedArrayBuffer[];
+}
+
+/** attach()'s half of sharedMemory(): this thread takes the descriptor's memory. */
+export function adoptSharedMemory(memory: unknown): void {
+  if (backing !== 'v8') return;
+  if (!Array.isArray(memory) || !memory.every((m) => m instanceof SharedArrayBuffer)) {
+    throw invalidArgType('descriptor.memory', 'the SharedArrayBuffers share() returned', memory);
+  }
+  for (const m of memory as SharedArrayBuffer[]) native.adoptMemory(new Uint8Array(m));
+}
 
 /** The addon seen through an allocator's own interface. */
 export function nativeAs<T>(): T & NativeCore {

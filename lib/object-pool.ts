@@ -14,7 +14,7 @@ import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { Magazine } from './magazine';
 import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type NativeDepot } from './magazine-depot';
-import { nativeAs, type NativeHandle } from './native';
+import { adoptSharedMemory, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { OwnedBuffer } from './owned-buffer';
@@ -57,6 +57,8 @@ export interface ObjectPoolDescriptor {
   readonly capacity: number;
   readonly debug: false | { poison: boolean; leaks: 'off' | 'sample' | 'paranoid' };
   readonly name: string;
+  /** Under the v8 backing: the pool's SharedArrayBuffers (slots, state), shared by structured clone. */
+  readonly memory?: SharedArrayBuffer[];
 }
 
 export interface ObjectPoolStats extends AllocatorStats {
@@ -362,6 +364,7 @@ export class ObjectPool extends AllocatorBase {
       capacity: this.capacity_,
       debug: d.enabled ? { poison: d.poison, leaks: d.leaks } : false,
       name: this.name,
+      memory: sharedMemory(this.name, [this.buffer_, this.stateBuffer_]),
     };
   }
 
@@ -378,6 +381,7 @@ export class ObjectPool extends AllocatorBase {
     const id = validateInteger(d.id, 'descriptor.id', 1);
     const debug = d.debug === false ? false : validateOptions<DebugOptions>(d.debug, 'descriptor.debug');
     const options: ObjectPoolOptions = { slotSize: d.slotSize as number, capacity: d.capacity as number, align: 4, debug, name: d.name };
+    adoptSharedMemory(d.memory);
     return new (ObjectPool as unknown as new (o: ObjectPoolOptions, a: Attachment) => ObjectPool)(options, new Attachment(id));
   }
 
@@ -541,6 +545,6 @@ export class ObjectPool extends AllocatorBase {
   /** In debug mode a view has an ArrayBuffer of its own, detached on free; else a view of `buffer`. */
   private makeDebugView(offset: number, owner: boolean): Buffer {
     if (this.ledger_ === null) return this.newView(offset);
-    return this.ledger_.view(this.handle_!, offset, this.slotSize_, owner);
+    return this.ledger_.view(this.handle_!, this.buffer_, offset, this.slotSize_, owner);
   }
 }

@@ -15,7 +15,7 @@ import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange } from './errors';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
-import { native, nativeAs, type NativeHandle } from './native';
+import { adoptSharedMemory, native, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { DebugLedger } from './debug-ledger';
 import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
@@ -69,6 +69,8 @@ export interface SlabDescriptor {
   readonly id: number;
   readonly name: string;
   readonly debug: DebugConfig;
+  /** Under the v8 backing: the allocator's SharedArrayBuffers (region, state bytes), shared by structured clone. */
+  readonly memory?: SharedArrayBuffer[];
 }
 
 interface SlabInfo {
@@ -376,7 +378,8 @@ export class SlabAllocator extends AllocatorBase {
   share(): SlabDescriptor {
     const id = slabNative.slabShare(this.assertAlive());
     this.atomic_ = true;
-    return Object.freeze({ kind: 'SlabAllocator', id, name: this.name, debug: { ...this.debug } });
+    const memory = sharedMemory(this.name, [this.buffer_, this.st_.buffer]);
+    return Object.freeze({ kind: 'SlabAllocator', id, name: this.name, debug: { ...this.debug }, memory });
   }
 
   /**
@@ -389,6 +392,7 @@ export class SlabAllocator extends AllocatorBase {
     if (d.kind !== 'SlabAllocator' || typeof d.id !== 'number' || typeof d.name !== 'string' || typeof d.debug !== 'object') {
       throw invalidArgType('descriptor', 'a descriptor from SlabAllocator.share()', descriptor);
     }
+    adoptSharedMemory(d.memory);
     const handle = slabNative.slabAttach(d.id, d.name);
     pendingAttach = { handle, name: d.name, debug: Object.freeze({ ...d.debug }) };
     try {
@@ -520,7 +524,7 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
   self.usableSize = usableSize;
   self.alloc = (size: number): Buffer => {
     const h = allocHandle(size);
-    return dbg.view(a.handleForDebug_(), h, size, true);
+    return dbg.view(a.handleForDebug_(), a.buffer, h, size, true);
   };
   self.free = (buf: Uint8Array): void => {
     a.handleForDebug_();
@@ -529,7 +533,7 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
   self.view = (h: number, size?: number): Buffer => {
     const usable = usableSize(h);
     const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
-    return dbg.view(a.handleForDebug_(), h, n, false);
+    return dbg.view(a.handleForDebug_(), a.buffer, h, n, false);
   };
 }
 

@@ -6,22 +6,42 @@
 // handle, reads arguments and turns statuses into errors naming the arena.
 #include <atomic>
 #include <cstdio>
+#include <new>
 #include <string>
 
 #include "../core/arena.h"
+#include "backing.h"
 #include "common.h"
 
 namespace offheap::binding {
 namespace {
 
 // The shared words, owned jointly by the handle and by every ArrayBuffer over
-// them, so neither side can free them under the other.
+// them, so neither side can free them under the other. Where the page source
+// is the host's (the v8 backing) they live in a small region of its own, the
+// only memory JavaScript can see there.
 struct SharedState {
   std::atomic<int32_t> refs{1};
-  ArenaState words;
+  ArenaState own;
+  Region* host = nullptr;
+  ArenaState* words = &own;
+
+  static SharedState* Create(PageSource& source) {
+    auto* s = new SharedState();
+    if (source.host_owned()) {
+      if (Region::create(sizeof(ArenaState), source, &s->host) != Status::kOk) {
+        delete s;
+        return nullptr;
+      }
+      s->words = new (s->host->base()) ArenaState();
+    }
+    return s;
+  }
   void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
   void release() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (host != nullptr) host->release();
+    delete this;
   }
 };
 
@@ -91,11 +111,12 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   o.debug = info[2].As<Napi::Boolean>().Value();
   o.poison = o.debug && info[3].As<Napi::Boolean>().Value();
   o.red_zone = o.debug ? red_zone : 0;
-  auto* shared = new SharedState();
+  PageSource& source = Pages(false);
+  auto* shared = SharedState::Create(source);
   Arena* arena = nullptr;
-  const Status st = Arena::create(o, PageSource::system(), &shared->words, &arena);
+  const Status st = shared ? Arena::create(o, source, shared->words, &arena) : Status::kOsFailure;
   if (st != Status::kOk) {
-    shared->release();
+    if (shared) shared->release();
     return ThrowStatus(env, st, name + ": cannot reserve " + std::to_string(o.max_bytes) + " bytes");
   }
   return WrapHandle(env, new ArenaHandle(arena, shared, name));
@@ -105,9 +126,10 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
 Napi::Value State(const Napi::CallbackInfo& info) {
   auto* h = Recover<ArenaHandle>(info);
   if (!h) return info.Env().Undefined();
-  h->state->retain();
-  return Napi::ArrayBuffer::New(info.Env(), &h->state->words, sizeof(ArenaState),
-                                [](Napi::Env, void*, SharedState* s) { s->release(); }, h->state);
+  if (h->state->host != nullptr) return RegionBuffer(info.Env(), h->state->host);
+  return ExternalBuffer(info.Env(), h->state->words, sizeof(ArenaState),
+                        [](napi_env, void*, void* s) { static_cast<SharedState*>(s)->release(); }, h->state,
+                        [](void* s) { static_cast<SharedState*>(s)->retain(); });
 }
 
 // arenaBuffer(h) -> this thread's ArrayBuffer over the whole region

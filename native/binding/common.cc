@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "backing.h"
+
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -52,7 +54,7 @@ Napi::Value ReservedBytes(const Napi::CallbackInfo& info) {
 // detachBuffer(ab): detaches an ArrayBuffer the addon created, so every view
 // over it reads as empty (byteLength 0). Anything else is left alone.
 Napi::Value DetachBuffer(const Napi::CallbackInfo& info) {
-  if (info[0].IsArrayBuffer()) {
+  if (info[0].IsArrayBuffer() && !IsHostBuffer(info.Env(), info[0])) {
     bool detached = false;
     napi_is_detached_arraybuffer(info.Env(), info[0], &detached);
     if (!detached) napi_detach_arraybuffer(info.Env(), info[0]);
@@ -110,6 +112,7 @@ Registrar::Registrar(RegisterFn fn) { Registrars().push_back(fn); }
 
 void RunRegistrars(Napi::Env env, Napi::Object exports) {
   RegisterCommon(env, exports);
+  InitBacking(env);
   for (RegisterFn fn : Registrars()) fn(env, exports);
 }
 
@@ -149,15 +152,28 @@ Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind) {
 }
 
 Napi::Value RegionBuffer(Napi::Env env, Region* region) {
-  region->retain();
-  return Napi::ArrayBuffer::New(env, region->base(), region->size(),
-                                [](Napi::Env, void*, Region* r) { r->release(); }, region);
+  if (region->source().host_owned()) return HostBuffer(env, region);
+  return RegionSliceBuffer(env, region, 0, region->size());
 }
 
 Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length) {
-  region->retain();
-  return Napi::ArrayBuffer::New(env, region->base() + offset, length,
-                                [](Napi::Env, void*, Region* r) { r->release(); }, region);
+  if (region->source().host_owned())
+    return ThrowStatus(env, Status::kInvalidHandle, "V8-backed memory has no ArrayBuffer of its own for a part of a region");
+  return ExternalBuffer(env, region->base() + offset, length, [](napi_env, void*, void* r) { static_cast<Region*>(r)->release(); },
+                        region, [](void* r) { static_cast<Region*>(r)->retain(); });
+}
+
+Napi::Value ExternalBuffer(Napi::Env env, void* data, size_t length, napi_finalize release, void* owner,
+                           void (*retain)(void*)) {
+  napi_value ab = nullptr;
+  const napi_status st = CreateExternalArrayBuffer(env, data, length, release, owner, &ab);
+  if (st != napi_ok) {
+    return ThrowStatus(env, Status::kOsFailure, st == napi_no_external_buffers_allowed
+                                                   ? "this runtime refuses external ArrayBuffers (set OFFHEAP_BACKING=v8)"
+                                                   : "could not create an ArrayBuffer over the region");
+  }
+  retain(owner);
+  return Napi::Value(env, ab);
 }
 
 void ReportCommitted(Napi::Env env, Handle* handle) {

@@ -52,6 +52,12 @@ Napi::Value RegionBuffer(Napi::Env env, Region* region);
 /// own region reference: a debug-mode view that can be detached on its own.
 Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length);
 
+/// An external ArrayBuffer over [data, data+length) whose finalizer calls
+/// `release(owner)`; `retain(owner)` runs once it exists. Throws an
+/// OffheapError and returns undefined where the runtime refuses.
+Napi::Value ExternalBuffer(Napi::Env env, void* data, size_t length, napi_finalize release, void* owner,
+                           void (*retain)(void*));
+
 /// Tells V8 how the region's committed bytes changed since the last call.
 void ReportCommitted(Napi::Env env, Handle* handle);
 /// Takes back everything reported for `handle` (destroy, finalize).

@@ -1,5 +1,7 @@
 #include "magazine_attachment.h"
 
+#include "backing.h"
+
 #include <new>
 
 namespace offheap::binding {
@@ -10,7 +12,7 @@ MagazineAttachment::~MagazineAttachment() {
 }
 
 Status MagazineAttachment::init(uint32_t classes, const std::vector<uint32_t>& caps) noexcept {
-  const Status st = Region::create(MagazineBlock::layout(classes).bytes, PageSource::system(), &region_);
+  const Status st = Region::create(MagazineBlock::layout(classes).bytes, Pages(false), &region_);
   if (st != Status::kOk) return st;
   block_ = new (std::nothrow) MagazineBlock(region_->base(), classes, caps);
   return block_ != nullptr ? Status::kOk : Status::kOsFailure;

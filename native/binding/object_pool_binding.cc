@@ -10,6 +10,7 @@
 
 #include "../core/guards.h"
 #include "../core/pool_depot.h"
+#include "backing.h"
 #include "common.h"
 #include "thread_exit_hook.h"
 
@@ -115,7 +116,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   o.poison = info[5].ToBoolean();
   const std::string name = ArgName(info, 6);
   PoolDepot* depot = nullptr;
-  const Status st = PoolDepot::create(o, PageSource::system(), &depot);
+  const Status st = PoolDepot::create(o, Pages(true), &depot);
   if (st != Status::kOk) return ThrowStatus(info.Env(), st, name + ": cannot create the pool");
   return Attach(info.Env(), depot, true, name);
 }

@@ -1,5 +1,6 @@
 // A bare region, for the facade's own tests of the memory model (reservation,
 // ArrayBuffer lifetime, accounting). Allocators wrap their regions themselves.
+#include "backing.h"
 #include "common.h"
 
 namespace offheap::binding {
@@ -20,7 +21,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   size_t max_bytes;
   if (!ArgSize(info, 0, &max_bytes)) return info.Env().Undefined();
   Region* r = nullptr;
-  Status st = Region::create(max_bytes, PageSource::system(), &r);
+  Status st = Region::create(max_bytes, Pages(false), &r);
   if (st != Status::kOk) return ThrowStatus(info.Env(), st, "could not reserve the region");
   return WrapHandle(info.Env(), new RegionHandle(r));
 }

@@ -9,6 +9,7 @@
 
 #include "../core/guards.h"
 #include "../core/slab.h"
+#include "backing.h"
 #include "common.h"
 #include "magazine_attachment.h"
 #include "thread_exit_hook.h"
@@ -132,7 +133,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   c.red_zone = red_zone;
   const std::string name = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "SlabAllocator";
   SlabAllocator* slab = nullptr;
-  const Status st = SlabAllocator::create(c, PageSource::system(), &slab);
+  const Status st = SlabAllocator::create(c, Pages(true), &slab);
   if (st != Status::kOk) return ThrowStatus(env, st, name + ": could not create the allocator (" + status_code(st) + ")");
   return Wrap(env, slab, name);
 }

@@ -22,24 +22,22 @@ bool take_fault(std::atomic<int>& plan) noexcept {
 class MmapPageSource final : public PageSource {
  public:
   void* reserve(size_t bytes) noexcept override {
-    if (take_fault(g_fail_reserves)) return nullptr;
+    if (take_reserve_fault()) return nullptr;
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return nullptr;
-    g_live_reservations.fetch_add(1, std::memory_order_relaxed);
-    g_reserved_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    count_reservation(static_cast<ptrdiff_t>(bytes));
     return p;
   }
 
   bool decommit(void* addr, size_t bytes) noexcept override {
-    if (take_fault(g_fail_decommits)) return false;
+    if (take_decommit_fault()) return false;
     return bytes == 0 || madvise(addr, bytes, MADV_DONTNEED) == 0;
   }
 
   bool release(void* addr, size_t bytes) noexcept override {
     if (munmap(addr, bytes) != 0) return false;
-    g_live_reservations.fetch_sub(1, std::memory_order_relaxed);
-    g_reserved_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+    count_reservation(-static_cast<ptrdiff_t>(bytes));
     return true;
   }
 };
@@ -63,6 +61,14 @@ size_t PageSource::live_reservations() noexcept {
 size_t PageSource::reserved_bytes() noexcept {
   return g_reserved_bytes.load(std::memory_order_relaxed);
 }
+
+void PageSource::count_reservation(ptrdiff_t bytes) noexcept {
+  g_live_reservations.fetch_add(bytes >= 0 ? size_t{1} : ~size_t{0}, std::memory_order_relaxed);
+  g_reserved_bytes.fetch_add(static_cast<size_t>(bytes), std::memory_order_relaxed);
+}
+
+bool PageSource::take_reserve_fault() noexcept { return take_fault(g_fail_reserves); }
+bool PageSource::take_decommit_fault() noexcept { return take_fault(g_fail_decommits); }
 
 void PageSource::inject_faults(int reserves, int decommits) noexcept {
   g_fail_reserves.store(reserves > 0 ? reserves : 0, std::memory_order_relaxed);

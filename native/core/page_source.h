@@ -14,7 +14,8 @@ class PageSource {
   virtual ~PageSource() = default;
 
   /// Reserves `bytes` (a multiple of page_size()) of readable, writable,
-  /// private, not-yet-committed memory. Returns nullptr when refused.
+  /// zeroed, not-yet-committed memory, page-aligned unless host_owned().
+  /// Returns nullptr when refused.
   virtual void* reserve(size_t bytes) noexcept = 0;
 
   /// Gives the pages of [addr, addr+bytes) back to the OS; the range stays
@@ -23,6 +24,13 @@ class PageSource {
 
   /// Unmaps a range returned by reserve(). Returns false when refused.
   virtual bool release(void* addr, size_t bytes) noexcept = 0;
+
+  /// True when the ranges come from the host runtime (memory a JavaScript
+  /// engine allocated, see DESIGN.md section 11) rather than from mmap: they
+  /// need not start on a page boundary, only whole pages inside them can be
+  /// decommitted, and release() hands them back to the host, which frees
+  /// them when nothing of its own uses them any more.
+  virtual bool host_owned() const noexcept { return false; }
 
   /// The process-wide mmap-backed source.
   static PageSource& system() noexcept;
@@ -39,6 +47,15 @@ class PageSource {
   /// next `reserves` reserve() calls and its next `decommits` decommit()
   /// calls, as if the OS had. Zero clears a plan. Costs one relaxed load.
   static void inject_faults(int reserves, int decommits) noexcept;
+
+  /// Consumes one planned fault of that kind (true: refuse this call). Every
+  /// source the process uses honours the same plan through this.
+  static bool take_reserve_fault() noexcept;
+  static bool take_decommit_fault() noexcept;
+
+  /// Counts a reservation of another source in live_reservations() and
+  /// reserved_bytes(): +bytes when made, -bytes when released.
+  static void count_reservation(ptrdiff_t bytes) noexcept;
 };
 
 }  // namespace offheap

@@ -21,17 +21,19 @@ Status Region::create(size_t max_bytes, PageSource& source, Region** out) noexce
 
 Status Region::decommit(size_t offset, size_t bytes) noexcept {
   if (!contains(offset, bytes)) return Status::kInvalidArgument;
+  // Whole pages by address: a host-owned range need not start on a page.
   const size_t page = PageSource::page_size();
-  const size_t first = align_up(offset, page);
-  const size_t last = (offset + bytes) & ~(page - 1);
+  const uintptr_t start = reinterpret_cast<uintptr_t>(base_) + offset;
+  const uintptr_t first = align_up(start, page);
+  const uintptr_t last = (start + bytes) & ~uintptr_t{page - 1};
   if (last <= first) return Status::kOk;
-  return source_.decommit(base_ + first, last - first) ? Status::kOk : Status::kOsFailure;
+  return source_.decommit(reinterpret_cast<void*>(first), last - first) ? Status::kOk : Status::kOsFailure;
 }
 
 void Region::destroy() noexcept {
   if (destroyed_.exchange(true, std::memory_order_acq_rel)) return;
   // A failed madvise leaves the pages resident but harmless; nothing to undo.
-  source_.decommit(base_, size_);
+  decommit(0, size_);
   committed_.store(0, std::memory_order_relaxed);
 }
 
