@@ -90,7 +90,9 @@ export function sharedMemory(name: string, regions: ArrayBufferLike[]): SharedAr
 
 /** attach()'s half of sharedMemory(): this thread takes the descriptor's memory. */
 export function adoptSharedMemory(memory: unknown): void {
-  if (backing !== 'v8') return;
+  // Without memory (a descriptor made by hand, or used in the thread that
+  // shared it), attach() finds the region by id and this thread's own buffer.
+  if (backing !== 'v8' || memory === undefined) return;
   if (!Array.isArray(memory) || !memory.every((m) => m instanceof SharedArrayBuffer)) {
     throw invalidArgType('descriptor.memory', 'the SharedArrayBuffers share() returned', memory);
   }

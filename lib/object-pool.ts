@@ -402,9 +402,11 @@ export class ObjectPool extends AllocatorBase {
     } finally {
       this.ledger_?.clear();
       native.poolClose(handle);
-      // Detached, the state table reads as empty: every fast path now falls
-      // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
+      // Detached, and replaced (a SharedArrayBuffer cannot be detached), the
+      // state table reads as empty: every fast path now falls through to a
+      // slow path, which throws ERR_OFFHEAP_DESTROYED.
       native.detachBuffer(this.stateBuffer_);
+      (this as unknown as { state_: Uint8Array }).state_ = new Uint8Array(0);
     }
   }
 

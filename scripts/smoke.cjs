@@ -3,14 +3,15 @@
 // and share()/attach() with a worker thread. Each check is independent and
 // prints `ok` or `FAIL`; the last line is `smoke: N passed, N failed`, and the
 // exit code is 1 when anything failed. Used by scripts/test-arm64.mjs (under
-// qemu with the arm64 node) and runnable with any node:
+// qemu with the arm64 node), by test/backing.test.ts (with
+// OFFHEAP_SMOKE_LIB=<folder of lib/*.js>), and runnable with any node:
 //   node scripts/smoke.cjs
 'use strict';
 const assert = require('node:assert/strict');
 const { join } = require('node:path');
 const { Worker } = require('node:worker_threads');
 
-const dist = join(__dirname, '..', 'dist', 'cjs', 'index.js');
+const dist = join(process.env.OFFHEAP_SMOKE_LIB || join(__dirname, '..', 'dist', 'cjs'), 'index.js');
 const offheap = require(dist);
 const { Arena, ObjectPool, SlabAllocator, ArenaScope, currentArena, OffheapError, stats } = offheap;
 

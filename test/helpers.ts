@@ -1,6 +1,16 @@
 // Shared by the vitest suites: GC, RSS, and assertions on typed errors.
 import { expect } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { backing } from '../lib/native';
+
+/**
+ * The suite runs whole under both backings (OFFHEAP_BACKING=v8 npm test).
+ * Under the v8 backing the region buffers are V8's own, which N-API cannot
+ * detach safely (pools' and slabs' are SharedArrayBuffers, never
+ * detachable): tests of detaching run under the external backing only, and
+ * test/backing.test.ts checks what the v8 backing does instead.
+ */
+export const externalBacking = backing === 'external';
 
 /** Runs the GC (tests run with --expose-gc) and lets finalizers run. */
 export async function collect(rounds = 3): Promise<void> {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { native } from '../lib/native';
 import { OffheapError } from '../lib/errors';
-import { collect, expectCode, rss } from './helpers';
+import { collect, expectCode, externalBacking, rss } from './helpers';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -33,7 +33,7 @@ describe('region', () => {
   });
 
   // After destroy and GC of every buffer the mapping itself is gone.
-  it('unmaps once destroyed and every buffer is collected', async () => {
+  it.runIf(externalBacking)('unmaps once destroyed and every buffer is collected', async () => {
     await collect();
     const base = native.liveReservations();
     (() => {
@@ -60,7 +60,7 @@ describe('region', () => {
   });
 
   // Detaching the buffer kills every view of this thread: byteLength 0.
-  it('detaches a buffer so views become empty', () => {
+  it.runIf(externalBacking)('detaches a buffer so views become empty', () => {
     const h = native.regionCreate(MiB);
     const ab = native.regionBuffer(h);
     const view = new Uint8Array(ab, 0, 16);
@@ -110,7 +110,7 @@ describe('region', () => {
 
 describe('slice buffers (debug views)', () => {
   // A slice sees the region's bytes and dies alone when detached.
-  it('alias region memory and can be detached one by one', () => {
+  it.runIf(externalBacking)('alias region memory and can be detached one by one', () => {
     const h = native.regionCreate(1 << 20);
     const ab = native.regionBuffer(h);
     const slice = native.sliceBuffer(h, 4096, 32);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { SlabAllocator } from '../lib/slab';
 import { OffheapError } from '../lib/errors';
-import { collect, expectCode, HOSTILE, rss } from './helpers';
+import { collect, expectCode, externalBacking, HOSTILE, rss } from './helpers';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -170,7 +170,8 @@ describe('SlabAllocator large sizes', () => {
     expectCode(() => a.freeHandle(h + 4096), 'ERR_OFFHEAP_INVALID_HANDLE', OffheapError);
     a.freeHandle(h);
     expect(a.stats().committedBytes).toBe(before);
-    expect(new Uint8Array(a.buffer)[h]).toBe(0);  // decommitted
+    // Decommitted (v8 backing: whole pages only, and V8's buffer need not start on one).
+    expect(new Uint8Array(a.buffer)[externalBacking ? h : h + 4096]).toBe(0);
     // A second free of a large run is caught too.
     expectCode(() => a.freeHandle(h), 'ERR_OFFHEAP_DOUBLE_FREE', OffheapError);
     const b = a.alloc(20_000);
@@ -315,8 +316,10 @@ describe('SlabAllocator release-mode guards', () => {
     a.destroy();
     a.destroy();  // idempotent
     expect(a.destroyed).toBe(true);
-    expect(a.buffer.byteLength).toBe(0);
-    expect(v.length).toBe(0);
+    if (externalBacking) {
+      expect(a.buffer.byteLength).toBe(0);
+      expect(v.length).toBe(0);
+    }
     for (const fn of [
       () => a.allocHandle(16), () => a.alloc(16), () => a.freeHandle(h), () => a.free(v),
       () => a.usableSize(h), () => a.view(h), () => a.stats(), () => a.trim(), () => a.verify(), () => a.share(),
@@ -503,7 +506,7 @@ describe('SlabAllocator debug mode', () => {
     a.verify();
   });
 
-  it('detaches stale views on free and refuses them afterwards', () => {
+  it.runIf(externalBacking)('detaches stale views on free and refuses them afterwards', () => {
     using a = slab({ debug });
     const b = a.alloc(32);
     const h = a.leaks()[0].offset;
@@ -561,7 +564,7 @@ describe('SlabAllocator debug mode', () => {
       const b = a.alloc(8);
       expect(b[0]).toBe(0xd0);
       a.free(b);
-      expect(b.length).toBe(0);
+      if (externalBacking) expect(b.length).toBe(0);
     } finally {
       if (saved === undefined) delete process.env.OFFHEAP_DEBUG;
       else process.env.OFFHEAP_DEBUG = saved;
@@ -575,7 +578,7 @@ describe('SlabAllocator share / attach (one thread)', () => {
     const d = structuredClone(a.share());
     const b = SlabAllocator.attach(d);
     expect(b.name).toBe('shared');
-    expect(b.buffer).not.toBe(a.buffer);
+    if (externalBacking) expect(b.buffer).not.toBe(a.buffer); // v8: one SharedArrayBuffer per thread
     const h = a.allocHandle(200);
     new Uint8Array(a.buffer)[h] = 42;
     expect(new Uint8Array(b.buffer)[h]).toBe(42);  // the same memory

@@ -202,9 +202,8 @@ Napi::Value AdoptMemory(const Napi::CallbackInfo& info) {
   }
   ClearException(env);
   if (!ok) {
-    Napi::TypeError err = Napi::TypeError::New(info.Env(), "not the memory of a live shared offheap allocator");
-    err.Set("code", Napi::String::New(info.Env(), "ERR_INVALID_ARG_VALUE"));
-    err.ThrowAsJavaScriptException();
+    return ThrowStatus(info.Env(), Status::kDestroyed,
+                       "no live shared allocator has this memory (every attachment was destroyed)");
   }
   return info.Env().Undefined();
 }
