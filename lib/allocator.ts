@@ -7,6 +7,7 @@ import { offheapError } from './errors';
 import { native, type NativeHandle } from './native';
 import { register, unregister, type AllocatorStats, type Registered } from './registry';
 import { validateString } from './validate';
+import { RegionViews } from './view';
 
 let nextId = 1;
 
@@ -17,22 +18,42 @@ export abstract class AllocatorBase implements Registered, Disposable {
   abstract readonly kind: string;
   /** The native allocator; null once destroyed. */
   protected handle_: NativeHandle | null;
-  /** This thread's ArrayBuffer over the whole region. */
+  /** This thread's ArrayBuffer over the whole region (for handles; views never sit on it). */
   protected buffer_: ArrayBuffer;
+  /** This thread's views of the region (windows; see lib/view.ts). */
+  protected readonly regionViews_: RegionViews;
 
-  protected constructor(kind: string, name: unknown, handle: NativeHandle, buffer: ArrayBuffer) {
+  /** `markViews`: views carry a mark for a fast free(view) (allocators that free by view). */
+  protected constructor(kind: string, name: unknown, handle: NativeHandle, buffer: ArrayBuffer, markViews: boolean) {
     this.name = name === undefined ? `${kind}#${nextId++}` : validateString(name, 'options.name');
     this.handle_ = handle;
     this.buffer_ = buffer;
+    this.regionViews_ = new RegionViews(handle, buffer, markViews);
     register(this);
   }
 
   /**
    * The region's ArrayBuffer: handles are byte offsets into it. Valid until
-   * destroy(); afterwards it is detached (byteLength 0).
+   * destroy(); afterwards it is detached (byteLength 0). It spans the whole
+   * reservation: structuredClone / postMessage of it copy every byte of it
+   * (pass handles, or share() / attach(), to other threads instead).
    */
   get buffer(): ArrayBuffer {
     return this.buffer_;
+  }
+
+  /**
+   * The handle (byte offset into `buffer`) of the allocation a view from
+   * alloc() or view() starts: views sit over windows of the region, so their
+   * byteOffset is not the handle. Throws ERR_OFFHEAP_INVALID_HANDLE for any
+   * other value (a foreign Buffer, an interior or empty subarray),
+   * ERR_OFFHEAP_DESTROYED after destroy().
+   */
+  handleOf(buf: Uint8Array): number {
+    this.assertAlive();
+    const h = this.regionViews_.offsetOf(buf);
+    if (h < 0) throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, 'the value is not a view of this allocator');
+    return h;
   }
 
   /** True once destroy() has run. */
@@ -50,14 +71,21 @@ export abstract class AllocatorBase implements Registered, Disposable {
   /**
    * Frees everything at once: the pages go back to the OS, every view this
    * thread made is detached (byteLength 0) and every later call throws
-   * ERR_OFFHEAP_DESTROYED. Calling it again does nothing.
+   * ERR_OFFHEAP_DESTROYED. Calling it again does nothing. The address range
+   * stays reserved until the last ArrayBuffer over it is collected, so I/O
+   * still writing into a view lands in these (given back) pages only.
    */
   destroy(): void {
     const h = this.handle_;
     if (h === null) return;
     this.onDestroy(h);
     this.handle_ = null;
+    this.regionViews_.detachAll();
     native.detachBuffer(this.buffer_);
+    // Detaching is not releasing: the range stays reserved while the
+    // ArrayBuffer object lives. Let go of it, so only views someone still
+    // holds (I/O in flight, a stale reference) keep the range reserved.
+    this.buffer_ = new ArrayBuffer(0);
     unregister(this);
   }
 

@@ -24,7 +24,7 @@ import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } fr
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateFunction, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { makeView, sliceView } from './view';
+
 
 interface ArenaNative {
   arenaCreate(maxBytes: number, name: string, debug: boolean, poison: boolean, redZone: number): NativeHandle;
@@ -176,7 +176,7 @@ export class Arena extends AllocatorBase {
     const debug = resolveDebug(o.debug);
     const name = o.name === undefined ? `Arena#${nextId++}` : validateString(o.name, 'options.name');
     const handle = native.arenaCreate(maxBytes, name, debug.enabled, debug.poison, debug.redZone);
-    super('Arena', name, handle, native.arenaBuffer(handle));
+    super('Arena', name, handle, native.arenaBuffer(handle), false);
     this.maxBytes = maxBytes;
     this.align = this.align_ = align;
     this.debug = debug;
@@ -216,11 +216,12 @@ export class Arena extends AllocatorBase {
   /**
    * Returns a Buffer over `size` fresh, uninitialised bytes aligned to
    * `align` (default: the arena's); `size` 0 gives an empty Buffer. The view
-   * is over `buffer`; it is valid until a rollback past it, reset() or
-   * destroy() (after destroy it reads as empty). Throws as allocHandle().
+   * is over a window of the region (docs/memory-model.md); it is valid until a
+   * rollback past it, reset() or destroy() (after destroy it reads as
+   * empty). Throws as allocHandle().
    */
   alloc(size: number, align?: number): Buffer {
-    return makeView(this.buffer_, this.allocHandle(size, align), size);
+    return this.regionViews_.view(this.allocHandle(size, align), size);
   }
 
   /** As alloc(), with every byte set to 0. */
@@ -521,7 +522,7 @@ export class Arena extends AllocatorBase {
 
   /** A view over an ArrayBuffer of its own, so it can die alone. */
   private viewDebug_(record: DebugRecord): Buffer {
-    const { view, slice } = sliceView(this.handle_!, this.buffer_, record.offset, record.size);
+    const { view, slice } = this.regionViews_.ownView(record.offset, record.size);
     record.slice = slice;
     return view;
   }
@@ -531,7 +532,7 @@ export class Arena extends AllocatorBase {
     const records = this.records_;
     while (records.length > keep) {
       const r = records.pop()!;
-      if (r.slice !== undefined) native.detachBuffer(r.slice);
+      if (r.slice !== undefined) this.regionViews_.detach(r.slice);
     }
   }
 }

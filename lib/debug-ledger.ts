@@ -3,9 +3,11 @@
  * in one place: which allocations keep their stacks ('sample' / 'paranoid'),
  * stack capture that starts at the caller, and, for allocators that free one
  * allocation at a time (ObjectPool, SlabAllocator), the DebugLedger: this
- * thread's live allocations, the views handed out for each (one detachable
- * ArrayBuffer per view, detached on free, so stale views die and are
- * recognised when passed back), free sites for use-after-free and
+ * thread's live allocations, the views this thread handed out for any
+ * allocation (whichever thread made it: detachable ArrayBuffers of their own,
+ * one per allocation and size however often view() is called, detached when
+ * this thread frees the allocation or destroys the allocator, so stale views
+ * die and are recognised when passed back), free sites for use-after-free and
  * double-free reports, and an OFFHEAP_LEAK warning when the Buffer from
  * alloc() is garbage-collected while its allocation is still live. The
  * native half (fill bytes, red zones and their checks) is native/core/guards.h.
@@ -13,8 +15,7 @@
  */
 import { OffheapError, offheapErrorAt } from './errors';
 import type { DebugConfig, LeakLevel, LeakRecord } from './guards';
-import { native, type NativeHandle } from './native';
-import { sliceView } from './view';
+import { makeView, type RegionViews } from './view';
 
 /** 'sample': one allocation in this many keeps its stack (and its free site). */
 export const LEAK_SAMPLE_EVERY = 16;
@@ -71,13 +72,13 @@ export function addFreeSite(err: Error, site: Site | undefined): void {
 interface Live {
   readonly size: number;
   readonly site: Site | undefined;
-  /** Every ArrayBuffer made for views of it, detached on free. */
-  readonly views: WeakRef<ArrayBuffer>[];
 }
 
 export class DebugLedger {
   private readonly live_ = new Map<number, Live>();
   private readonly freedAt_ = new Map<number, Site>();
+  /** Offset -> the ArrayBuffers views of it stand on (one per size asked), detached on free. */
+  private readonly views_ = new Map<number, ArrayBuffer[]>();
   /** A view's own ArrayBuffer -> the offset it views. */
   private readonly slices_ = new WeakMap<ArrayBuffer, number>();
   private readonly stale_ = new WeakSet<ArrayBuffer>();
@@ -87,27 +88,30 @@ export class DebugLedger {
   constructor(
     private readonly name: string,
     config: DebugConfig,
+    private readonly regionViews_: RegionViews,
   ) {
     this.sampler_ = new SiteSampler(config.leaks);
   }
 
   /** A new allocation of `size` bytes at `offset` (by this thread). */
   allocated(offset: number, size: number): void {
-    this.live_.set(offset, { size, site: this.sampler_.take(), views: [] });
+    this.live_.set(offset, { size, site: this.sampler_.take() });
     this.freedAt_.delete(offset);
   }
 
   /** `offset` was freed: its views die; its free site is kept where its allocation site was. */
   freed(offset: number): void {
+    const abs = this.views_.get(offset);
+    if (abs !== undefined) {
+      this.views_.delete(offset);
+      for (const ab of abs) {
+        this.stale_.add(ab);
+        this.regionViews_.detach(ab);
+      }
+    }
     const record = this.live_.get(offset);
     if (record === undefined) return;
     this.live_.delete(offset);
-    for (const ref of record.views) {
-      const ab = ref.deref();
-      if (ab === undefined) continue;
-      this.stale_.add(ab);
-      native.detachBuffer(ab);
-    }
     if (record.site === undefined) return;
     if (this.freedAt_.size >= MAX_FREE_SITES) this.freedAt_.delete(this.freedAt_.keys().next().value as number);
     this.freedAt_.set(offset, captureSite());
@@ -115,17 +119,27 @@ export class DebugLedger {
 
   /**
    * A Buffer over [offset, offset+size) with an ArrayBuffer of its own
-   * (native.sliceBuffer; see sliceView), so freed() can detach it. `owner`: the Buffer
+   * (RegionViews.ownView), so freed() can detach it. `owner`: the Buffer
    * alloc() returns, watched for being collected while the allocation lives.
    */
-  view(handle: NativeHandle, region: ArrayBufferLike, offset: number, size: number, owner: boolean): Buffer {
-    const { view, slice: ab } = sliceView(handle, region, offset, size);
-    const record = this.live_.get(offset);
-    if (ab !== undefined) this.slices_.set(ab, offset);
-    if (record !== undefined) {
-      if (ab !== undefined) record.views.push(new WeakRef(ab));
-      if (owner) this.leakWatch_.register(view, { offset, record });
+  view(offset: number, size: number, owner: boolean): Buffer {
+    let abs = this.views_.get(offset);
+    let ab = abs?.find((b) => b.byteLength === size);
+    let view: Buffer;
+    if (ab !== undefined) {
+      view = makeView(ab, 0, size);
+    } else {
+      const own = this.regionViews_.ownView(offset, size);
+      view = own.view;
+      ab = own.slice; // undefined under the v8 backing: a plain view, never detached
+      if (ab !== undefined) {
+        if (abs === undefined) this.views_.set(offset, (abs = []));
+        this.slices_.set(ab, offset);
+        abs.push(ab);
+      }
     }
+    const record = this.live_.get(offset);
+    if (record !== undefined && owner) this.leakWatch_.register(view, { offset, record });
     return view;
   }
 
@@ -169,7 +183,7 @@ export class DebugLedger {
 
   /** destroy(): every view dies, nothing is reported any more. */
   clear(): void {
-    for (const offset of [...this.live_.keys()]) this.freed(offset);
+    for (const offset of [...this.views_.keys()]) this.freed(offset);
     this.live_.clear();
     this.freedAt_.clear();
   }

@@ -20,7 +20,6 @@ export interface NativeCore {
   regionCommit(h: NativeHandle, bytes: number): void;
   regionDestroy(h: NativeHandle): void;
   detachBuffer(ab: ArrayBuffer): void;
-  externalMemory(): number;
   /** Tests: the system page source refuses its next `reserves` reserves and `decommits` decommits. */
   injectFaults(reserves: number, decommits: number): void;
   /** Debug views: an ArrayBuffer of its own over region[offset, offset+length) (external backing only). */

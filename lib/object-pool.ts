@@ -16,8 +16,8 @@ import { Magazine } from './magazine';
 import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type NativeDepot } from './magazine-depot';
 import { adoptSharedMemory, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
+import { isUint8Array } from './view';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { OwnedBuffer } from './owned-buffer';
 
 /** Largest slot; a region (and so capacity * slotSize) is at most 2 GiB. */
 export const MAX_SLOT_SIZE = 1 << 24;
@@ -145,7 +145,7 @@ export class ObjectPool extends AllocatorBase {
   private declare shared_: boolean;
   private declare readonly ledger_: DebugLedger | null;
   /** Buffers of slots freed by free(buf), beside their handles in the magazine. */
-  private declare readonly views_: (OwnedBuffer | undefined)[];
+  private declare readonly views_: (Buffer | undefined)[];
 
   /**
    * Creates a pool. Throws TypeError / RangeError (ERR_INVALID_ARG_TYPE /
@@ -173,20 +173,20 @@ export class ObjectPool extends AllocatorBase {
     const handle = attachment instanceof Attachment
       ? native.poolAttach(attachment.id, rounded, capacity, name ?? 'ObjectPool')
       : native.poolCreate(slotSize, align, capacity, growable, preheat, debug.poison, name ?? 'ObjectPool');
-    super('ObjectPool', name, handle, native.poolBuffer(handle));
+    super('ObjectPool', name, handle, native.poolBuffer(handle), true);
     if (name === undefined) native.poolRename(handle, this.name);
     const [slot, cap, tag, counterOffset] = native.poolInfo(handle);
     this.slotSize_ = slot;
     this.capacity_ = cap;
     this.debug_ = debug;
     this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
-    this.views_ = new Array<OwnedBuffer | undefined>(this.mag_.capacity).fill(undefined);
+    this.views_ = new Array<Buffer | undefined>(this.mag_.capacity).fill(undefined);
     this.stateBuffer_ = native.poolStateBuffer(handle);
     this.state_ = new Uint8Array(this.stateBuffer_, 0, cap);
     this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
     this.freeByte_ = EVER | (FIRST_TAG + tag);
     this.shared_ = attachment instanceof Attachment;
-    this.ledger_ = debug.enabled ? new DebugLedger(this.name, debug) : null;
+    this.ledger_ = debug.enabled ? new DebugLedger(this.name, debug, this.regionViews_) : null;
     if (debug.enabled) this.useDebugPaths();
   }
 
@@ -266,7 +266,8 @@ export class ObjectPool extends AllocatorBase {
     const v = views[k];
     if (v !== undefined) {
       views[k] = undefined;
-      if (OwnedBuffer.offsetOf(v) === h) return v as unknown as Buffer;
+      // Freed by free(v) into this very magazine place: v starts slot h unless h came back by freeHandle().
+      if (this.regionViews_.markedOffsetOf(v) === h) return v;
     }
     return this.newView(h);
   }
@@ -279,10 +280,10 @@ export class ObjectPool extends AllocatorBase {
    * slot (stale, detached) throws ERR_OFFHEAP_USE_AFTER_FREE.
    */
   free(buf: Uint8Array): void {
-    const h = OwnedBuffer.offsetIn(buf, this);
+    const h = this.regionViews_.markedOffsetOf(buf);
     if (h >= 0) {
       this.freeHandle(h);
-      this.views_[this.mag_.count - 1] = buf as OwnedBuffer;
+      this.views_[this.mag_.count - 1] = buf as Buffer;
       return;
     }
     this.freeViewSlow(buf);
@@ -402,11 +403,14 @@ export class ObjectPool extends AllocatorBase {
     } finally {
       this.ledger_?.clear();
       native.poolClose(handle);
-      // Detached, and replaced (a SharedArrayBuffer cannot be detached), the
-      // state table reads as empty: every fast path now falls through to a
-      // slow path, which throws ERR_OFFHEAP_DESTROYED.
+      // Detached, the state table reads as empty: every fast path now falls
+      // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
       native.detachBuffer(this.stateBuffer_);
-      (this as unknown as { state_: Uint8Array }).state_ = new Uint8Array(0);
+      // Keep no reference to the detached table's ArrayBuffer (it would keep its range reserved).
+      const self = this as unknown as { stateBuffer_: ArrayBuffer; state_: Uint8Array; ctr_: Float64Array };
+      self.stateBuffer_ = new ArrayBuffer(0);
+      self.state_ = new Uint8Array(0);
+      self.ctr_ = new Float64Array(8);
     }
   }
 
@@ -478,7 +482,7 @@ export class ObjectPool extends AllocatorBase {
 
   private freeViewSlow(buf: unknown): void {
     this.assertAlive();
-    if (!ArrayBuffer.isView(buf)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buf);
+    if (!isUint8Array(buf)) throw invalidArgType('buffer', 'an instance of Buffer or Uint8Array', buf);
     const ab = buf.buffer;
     const offset = this.ledger_?.viewOffset(ab as ArrayBuffer);
     if (offset !== undefined) {
@@ -489,16 +493,17 @@ export class ObjectPool extends AllocatorBase {
       }
       return this.freeHandle(offset);
     }
-    if (ab !== this.buffer_) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', 'the Buffer is not a view of this pool');
+    const h = this.regionViews_.offsetOf(buf);
+    if (h < 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', 'the Buffer is not a view of this pool');
     if (buf.byteLength !== this.slotSize_) {
       throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of ${buf.byteLength} bytes; this pool's slots are ${this.slotSize_}`);
     }
-    this.freeHandle(buf.byteOffset);
+    this.freeHandle(h);
   }
 
-  /** A release-mode Buffer over slot `h` that knows it is this pool's. */
+  /** A release-mode Buffer over slot `h`. */
   private newView(h: number): Buffer {
-    return new OwnedBuffer(this.buffer_, h, this.slotSize_, this) as unknown as Buffer;
+    return this.regionViews_.view(h, this.slotSize_);
   }
 
   private error(code: OffheapErrorCode, detail: string, offset?: number): Error {
@@ -547,6 +552,6 @@ export class ObjectPool extends AllocatorBase {
   /** In debug mode a view has an ArrayBuffer of its own, detached on free; else a view of `buffer`. */
   private makeDebugView(offset: number, owner: boolean): Buffer {
     if (this.ledger_ === null) return this.newView(offset);
-    return this.ledger_.view(this.handle_!, this.buffer_, offset, this.slotSize_, owner);
+    return this.ledger_.view(offset, this.slotSize_, owner);
   }
 }

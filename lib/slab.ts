@@ -15,12 +15,12 @@ import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange } from './errors';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
-import { adoptSharedMemory, native, nativeAs, sharedMemory, type NativeHandle } from './native';
+import { adoptSharedMemory, backing, native, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { DebugLedger } from './debug-ledger';
 import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
 import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { makeView } from './view';
+import { isUint8Array } from './view';
 
 export interface SlabAllocatorOptions {
   /** Address space to reserve (rounded up to whole slabs; at most 2 GiB). Default 1 GiB: reserving is free. */
@@ -195,7 +195,7 @@ export class SlabAllocator extends AllocatorBase {
     const opened = pendingAttach ?? create(options);
     pendingAttach = null;
     const [region, states, block] = slabNative.slabBuffers(opened.handle);
-    super('SlabAllocator', opened.name, opened.handle, region);
+    super('SlabAllocator', opened.name, opened.handle, region, true);
     slabNative.slabSetName(opened.handle, this.name);
     const info = slabNative.slabInfo(opened.handle);
     this.slabBytes = info.slabBytes;
@@ -214,7 +214,7 @@ export class SlabAllocator extends AllocatorBase {
     this.atomic_ = attached;
     this.dbg_ = null;
     if (this.debug.enabled) {
-      this.dbg_ = new DebugLedger(this.name, this.debug);
+      this.dbg_ = new DebugLedger(this.name, this.debug, this.regionViews_);
       installDebugMethods(this, this.dbg_);
     }
   }
@@ -274,17 +274,20 @@ export class SlabAllocator extends AllocatorBase {
    */
   alloc(size: number): Buffer {
     const h = this.allocHandle(size);
-    return makeView(this.buffer_, h, size);
+    return this.regionViews_.view(h, size);
   }
 
   /**
    * Frees the allocation a Buffer from alloc() or view() starts. Throws
-   * ERR_OFFHEAP_INVALID_HANDLE for a Buffer over other memory, TypeError for
-   * a non-Uint8Array, and as freeHandle().
+   * ERR_OFFHEAP_INVALID_HANDLE for a Buffer over other memory or longer than
+   * the allocation it starts (an empty Buffer names no allocation unless
+   * alloc(0) or view(h, 0) returned it), TypeError for a non-Uint8Array, and
+   * as freeHandle().
    */
   free(buf: Uint8Array): void {
-    if (buf instanceof Uint8Array && buf.buffer === this.buffer_) return this.freeHandle(buf.byteOffset);
-    this.freeBufferSlow_(buf);
+    const h = this.regionViews_.markedOffsetOf(buf);
+    if (h >= 0) return this.freeHandle(h);
+    this.freeBufferSlow_(buf, this.regionViews_.offsetOf(buf));
   }
 
   /**
@@ -312,7 +315,7 @@ export class SlabAllocator extends AllocatorBase {
   view(h: number, size?: number): Buffer {
     const usable = this.usableSize(h);
     const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
-    return makeView(this.buffer_, h, n);
+    return this.regionViews_.view(h, n);
   }
 
   /**
@@ -406,9 +409,12 @@ export class SlabAllocator extends AllocatorBase {
     this.dbg_?.clear();
     slabNative.slabDestroy(handle);
     for (const ab of this.views_) native.detachBuffer(ab);
+    // Keep no reference to the detached ArrayBuffers (they would keep their ranges reserved).
+    this.views_.length = 0;
     this.maxSmall_ = -1;
     this.st_ = EMPTY_U8;
     this.blk_ = EMPTY_I32;
+    this.ctr_ = new Float64Array(this.ctr_.length);
   }
 
   // ---- slow paths ----
@@ -442,10 +448,16 @@ export class SlabAllocator extends AllocatorBase {
     throw offheapErrorAt('ERR_OFFHEAP_DOUBLE_FREE', this.name, h, `offset ${h} was freed twice (by two threads at once)`);
   }
 
-  private freeBufferSlow_(buf: unknown): void {
+  /** free(buf) of anything but a small allocation's own view: `h` is where buf starts, or -1. */
+  private freeBufferSlow_(buf: unknown, h: number): void {
     this.assertAlive();
-    if (!(buf instanceof Uint8Array)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
-    throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, 'the Buffer was not allocated by this allocator');
+    if (!isUint8Array(buf)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
+    if (h < 0) throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', this.name, 'the Buffer does not start an allocation of this allocator');
+    // usableSize() throws for an offset that is not a live allocation's start.
+    if (buf.byteLength > this.usableSize(h)) {
+      throw offheapErrorAt('ERR_OFFHEAP_INVALID_HANDLE', this.name, h, `a Buffer of ${buf.byteLength} bytes is longer than the allocation at offset ${h}`);
+    }
+    this.freeHandle(h);
   }
 
   /** Checks a handle argument's type and shape; returns it. */
@@ -524,7 +536,8 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
   self.usableSize = usableSize;
   self.alloc = (size: number): Buffer => {
     const h = allocHandle(size);
-    return dbg.view(a.handleForDebug_(), a.buffer, h, size, true);
+    a.handleForDebug_();
+    return dbg.view(h, size, true);
   };
   self.free = (buf: Uint8Array): void => {
     a.handleForDebug_();
@@ -533,7 +546,8 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
   self.view = (h: number, size?: number): Buffer => {
     const usable = usableSize(h);
     const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
-    return dbg.view(a.handleForDebug_(), a.buffer, h, n, false);
+    a.handleForDebug_();
+    return dbg.view(h, n, false);
   };
 }
 
@@ -544,11 +558,13 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
  * for a foreign one.
  */
 function debugHandleOf(a: SlabAllocator, dbg: DebugLedger, buf: unknown): number {
-  if (!(buf instanceof Uint8Array)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
+  if (!isUint8Array(buf)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
   const ab = buf.buffer as ArrayBuffer;
   dbg.assertNotStale(ab);
   const offset = dbg.viewOffset(ab);
-  if (offset !== undefined) return offset + buf.byteOffset;
-  if (ab === a.buffer) return buf.byteOffset;
-  throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', a.name, 'the Buffer was not allocated by this allocator');
+  // A debug view's ArrayBuffer is its allocation: the Buffer must start it.
+  if (offset !== undefined && buf.byteOffset === 0) return offset;
+  // Under the v8 backing debug views are plain views (RegionViews.ownView).
+  if (offset === undefined && backing === 'v8') return a.handleOf(buf);
+  throw offheapError('ERR_OFFHEAP_INVALID_HANDLE', a.name, 'the Buffer does not start an allocation of this allocator');
 }

@@ -1,39 +1,273 @@
+/**
+ * Views: how an allocator's memory reaches JavaScript (DESIGN.md section 2,
+ * docs/memory-model.md). The one place in the facade that turns region bytes
+ * into Buffers, so a different backing (a V8-backed mode) changes this file only.
+ *
+ * - A view is a real Node Buffer, made by Node's own FastBuffer
+ *   (Object.getPrototypeOf(view) === Buffer.prototype, view.constructor ===
+ *   Buffer, util.inspect prints <Buffer ..>, deepStrictEqual holds against a
+ *   Buffer with the same bytes). Node does not export FastBuffer; its
+ *   Buffer.prototype.slice is the cheapest public door to it (a new.target
+ *   with Buffer.prototype, e.g. Reflect.construct, makes V8 build a new map
+ *   per call: ~2 us). Each window keeps one Buffer over all of it; a view
+ *   is slice() of that.
+ * - A view never sits over the whole region: structuredClone / postMessage
+ *   copy a view's whole ArrayBuffer. The region is exposed through windows,
+ *   external ArrayBuffers of WINDOW_BYTES at a WINDOW_STRIDE stride, made
+ *   lazily once per allocator per thread; any allocation of at most
+ *   WINDOW_STRIDE bytes lies inside one, found by an array index. A larger
+ *   allocation gets an ArrayBuffer of exactly its own range. So what travels
+ *   with a cloned view is at most 64 KiB, or the view's own bytes.
+ * - Every such ArrayBuffer keeps the region mapped while it lives (see
+ *   RegionSliceBuffer in native/binding/common.h), so destroy() may detach
+ *   them: a write by Node's threadpool into a view it still holds lands in
+ *   the destroyed allocator's own pages, never in another allocator's.
+ * - Under the v8 backing (offheap.backing === 'v8', DESIGN.md section 11)
+ *   V8 owns the region's memory and N-API cannot make an ArrayBuffer over
+ *   part of it: every view is then a slice of one Buffer over the region's
+ *   own (Shared)ArrayBuffer, and ownView() has no slice to give. A clone of
+ *   a view carries that whole buffer (a copy for an Arena, the shared memory
+ *   for a pool or slab), see docs/platforms.md.
+ */
 import { backing, native, type NativeHandle } from './native';
 
-/**
- * Views: real Buffers over a region's ArrayBuffer, made at the cost of a
- * plain `new Uint8Array(ab, off, len)`. The class is a Uint8Array subclass
- * whose prototype chain runs through Buffer.prototype, exactly as Node's own
- * internal FastBuffer: Buffer.isBuffer() is true and every Buffer method works,
- * without Buffer.from()'s extra argument checking.
- */
-export class OffheapBuffer extends Uint8Array {}
-Object.setPrototypeOf(OffheapBuffer.prototype, Buffer.prototype);
-// util.inspect prints `<${constructor.name} ...>`: show views as the Buffers they are.
-Object.defineProperty(OffheapBuffer, 'name', { value: 'Buffer' });
+/** Bytes one window spans (what a cloned small view carries at most). */
+export const WINDOW_BYTES = 64 * 1024;
+/** Distance between window starts: an allocation this size or smaller fits one window. */
+export const WINDOW_STRIDE = WINDOW_BYTES / 2;
+const STRIDE_SHIFT = 15;
+
+// Captured at load: later changes to Buffer.prototype do not reach views.
+const bufferSlice = Buffer.prototype.slice as (this: Buffer, start: number, end: number) => Buffer;
+const bufferFrom = Buffer.from as (ab: ArrayBuffer, offset: number, length: number) => Buffer;
 
 /** A Buffer over `ab[offset, offset+length)`; the caller has checked bounds. */
 export function makeView(ab: ArrayBuffer, offset: number, length: number): Buffer {
-  return new OffheapBuffer(ab, offset, length) as unknown as Buffer;
+  return bufferFrom(ab, offset, length);
+}
+
+// %TypedArray%.prototype[@@toStringTag]: a brand check that reads no
+// property of its argument (a Proxy, a forged object: undefined, no throw).
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
+  .get as (this: unknown) => string | undefined;
+
+/** True when `value` is a genuine Uint8Array (Buffers and offheap views included; not a Proxy of one). */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === 'Uint8Array';
+}
+
+function outsideRegion(offset: number, length: number, size: number): RangeError {
+  const err = new RangeError(`a view of ${length} bytes at offset ${offset} would leave the region (${size} bytes)`);
+  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+/** Lets a class constructor add private fields to an object it did not create. */
+class Adopt {
+  constructor(o: object) {
+    return o;
+  }
 }
 
 /**
- * A debug-mode view of region[offset, offset+length) over an ArrayBuffer of
- * its own (`slice`), so that detaching it kills this view alone. Under the v8
- * backing V8 cannot give part of its buffer an ArrayBuffer of its own: the
- * view is then over `region` itself and `slice` is undefined (stale views are
- * caught by the poison checks instead of by detaching).
+ * Marks an ArrayBuffer the package made over part of a region with the
+ * RegionViews that owns it and the region offset of its first byte. Private
+ * fields: ~1 ns to read and impossible to forge from outside this file.
  */
-export function sliceView(handle: NativeHandle, region: ArrayBufferLike, offset: number, length: number): {
-  view: Buffer;
-  slice: ArrayBuffer | undefined;
-} {
-  if (backing === 'v8') return { view: makeView(region as ArrayBuffer, offset, length), slice: undefined };
-  const slice = native.sliceBuffer(handle, offset, length);
-  return { view: makeView(slice, 0, length), slice };
+class RegionSlice extends Adopt {
+  #owner: RegionViews;
+  #base: number;
+
+  constructor(ab: ArrayBuffer, owner: RegionViews, base: number) {
+    super(ab);
+    this.#owner = owner;
+    this.#base = base;
+  }
+
+  /**
+   * Marks `ab` unless it already is: under the v8 backing two attachments of
+   * one shared allocator in one thread have the same SharedArrayBuffer, and
+   * the first one's mark stays (the other's user-made views are then not
+   * recognised by offsetOf(); its own views carry a ViewMark where it frees by view).
+   */
+  static mark(ab: ArrayBuffer, owner: RegionViews, base: number): void {
+    if (!(#owner in ab)) new RegionSlice(ab, owner, base);
+  }
+
+  /** The region offset of `ab`'s first byte when `owner` made it, else -1. */
+  static baseIn(ab: object, owner: RegionViews): number {
+    return #owner in ab && ab.#owner === owner ? ab.#base : -1;
+  }
 }
 
-/** True when `value` is any Uint8Array (Buffers and offheap views included). */
-export function isUint8Array(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array;
+/**
+ * Marks a view made by RegionViews.view() with its owner and the region
+ * offset it starts at: a typed array's buffer and byteOffset getters cost
+ * ~25-55 ns each on Node 20, a private field ~1 ns, so free(view) of an
+ * allocator's own view costs about what freeHandle() does. A subarray or any
+ * other Buffer carries no mark and is checked in full.
+ */
+class ViewMark extends Adopt {
+  #owner: RegionViews;
+  #offset: number;
+
+  constructor(view: Buffer, owner: RegionViews, offset: number) {
+    super(view);
+    this.#owner = owner;
+    this.#offset = offset;
+  }
+
+  /** The offset `v` was made for when `owner` made it, else -1. */
+  static offsetIn(v: object, owner: RegionViews): number {
+    return #owner in v && v.#owner === owner ? v.#offset : -1;
+  }
+}
+
+/**
+ * One allocator's views on this thread: windows over the region, their
+ * ArrayBuffers, and the reverse mapping from a view to the allocation it
+ * starts. Allocators only ever call view() and offsetOf().
+ */
+export class RegionViews {
+  /** One Buffer over each window made so far, by window index. */
+  private readonly windows_: (Buffer | undefined)[] = [];
+  /** ArrayBuffers of large allocations, detached with the windows. */
+  private large_: WeakRef<ArrayBuffer>[] = [];
+  private pruneAt_ = 64;
+  private readonly detached_ = new WeakSet<ArrayBuffer>();
+
+  /**
+   * `region`: this thread's ArrayBuffer over the whole region (views a user
+   * makes over it name allocations by their byteOffset). `mark`: views carry
+   * a ViewMark (allocators whose free(view) must be fast).
+   */
+  constructor(
+    private handle_: NativeHandle | null,
+    region: ArrayBuffer,
+    private readonly mark_: boolean,
+  ) {
+    this.size_ = region.byteLength;
+    RegionSlice.mark(region, this, 0);
+    this.whole_ = backing === 'v8' ? makeView(region, 0, region.byteLength) : undefined;
+  }
+
+  /** v8 backing: one Buffer over the region's own buffer, which every view slices. */
+  private whole_: Buffer | undefined;
+
+  private readonly size_: number;
+
+  /** A Buffer over region[offset, offset+length); the caller owns the allocation. */
+  view(offset: number, length: number): Buffer {
+    // Only forged shared words (an arena's limit overwritten through `buffer`) get here out of bounds.
+    if (offset + length > this.size_) throw outsideRegion(offset, length, this.size_);
+    if (this.whole_ !== undefined) {
+      const v = bufferSlice.call(this.whole_, offset, offset + length);
+      if (this.mark_ || length === 0) new ViewMark(v, this, offset);
+      return v;
+    }
+    if (length <= WINDOW_STRIDE) {
+      const i = offset >>> STRIDE_SHIFT;
+      const start = offset - i * WINDOW_STRIDE;
+      const v = bufferSlice.call(this.windows_[i] ?? this.window_(i), start, start + length);
+      // Empty views are always marked: an empty subarray names no allocation, so handleOf() needs the mark.
+      if (this.mark_ || length === 0) new ViewMark(v, this, offset);
+      return v;
+    }
+    const v = makeView(this.largeSlice_(offset, length), 0, length);
+    if (this.mark_) new ViewMark(v, this, offset);
+    return v;
+  }
+
+  /**
+   * The region offset where `buf` starts when view() made it, or when it is
+   * another non-empty view over memory of this allocator (an empty one names
+   * no allocation), else -1. Reads no property of anything that is not a
+   * genuine Uint8Array (a Proxy of a view is not one).
+   */
+  offsetOf(buf: unknown): number {
+    const marked = this.markedOffsetOf(buf);
+    return marked >= 0 ? marked : this.unmarkedOffsetOf_(buf);
+  }
+
+  /**
+   * offsetOf() for views view() made (exactly one allocation's bytes, as
+   * long as they were not detached by destroy()), else -1: the free(view)
+   * fast path of allocators whose views are all one size.
+   */
+  markedOffsetOf(buf: unknown): number {
+    return typeof buf === 'object' && buf !== null ? ViewMark.offsetIn(buf, this) : -1;
+  }
+
+  private unmarkedOffsetOf_(buf: unknown): number {
+    if (!isUint8Array(buf)) return -1;
+    const ab = buf.buffer;
+    const base = RegionSlice.baseIn(ab, this);
+    if (base < 0) return -1;
+    if (buf.byteLength === 0) {
+      // An own slice of a zero-byte allocation (view()'s empty views are marked,
+      // where the allocator frees by view).
+      return ab.byteLength === 0 && buf.byteOffset === 0 && !this.detached_.has(ab as ArrayBuffer) ? base : -1;
+    }
+    return base + buf.byteOffset;
+  }
+
+  /**
+   * A debug view of region[offset, offset+length) over an ArrayBuffer of
+   * exactly that range (`slice`), which detach() kills alone; views over it
+   * are recognised by offsetOf(). Under the v8 backing there is no such slice: the view is
+   * a plain one (stale views are then caught by the poison checks, not by
+   * detaching) and `slice` is undefined.
+   */
+  ownView(offset: number, length: number): { view: Buffer; slice: ArrayBuffer | undefined } {
+    if (this.whole_ !== undefined) return { view: this.view(offset, length), slice: undefined };
+    const slice = this.slice_(offset, length);
+    return { view: makeView(slice, 0, length), slice };
+  }
+
+  /** Detaches a `slice` from ownView(): every view over it reads as empty. */
+  detach(ab: ArrayBuffer): void {
+    this.detached_.add(ab);
+    native.detachBuffer(ab);
+  }
+
+  /** destroy(): every ArrayBuffer made here is detached (views read as empty); later view() calls throw. */
+  detachAll(): void {
+    for (const w of this.windows_) if (w !== undefined) native.detachBuffer(w.buffer as ArrayBuffer);
+    for (const ref of this.large_) {
+      const ab = ref.deref();
+      if (ab !== undefined) native.detachBuffer(ab);
+    }
+    this.windows_.length = 0;
+    this.large_ = [];
+    this.handle_ = null;
+    if (this.whole_ !== undefined) {
+      native.detachBuffer(this.whole_.buffer as ArrayBuffer); // left alone while V8's memory is in use
+      this.whole_ = undefined;
+    }
+  }
+
+  private window_(i: number): Buffer {
+    const base = i * WINDOW_STRIDE;
+    const length = Math.min(WINDOW_BYTES, this.size_ - base);
+    const w = makeView(this.slice_(base, length), 0, length);
+    this.windows_[i] = w;
+    return w;
+  }
+
+  private largeSlice_(offset: number, length: number): ArrayBuffer {
+    const ab = this.slice_(offset, length);
+    this.large_.push(new WeakRef(ab));
+    if (this.large_.length >= this.pruneAt_) {
+      this.large_ = this.large_.filter((r) => r.deref() !== undefined);
+      this.pruneAt_ = Math.max(64, this.large_.length * 2);
+    }
+    return ab;
+  }
+
+  private slice_(offset: number, length: number): ArrayBuffer {
+    // A destroyed allocator's handle: sliceBuffer throws ERR_OFFHEAP_DESTROYED.
+    const ab = native.sliceBuffer(this.handle_ ?? (null as unknown as NativeHandle), offset, length);
+    new RegionSlice(ab, this, offset);
+    return ab;
+  }
 }

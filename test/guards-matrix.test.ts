@@ -513,7 +513,7 @@ describe('OFFHEAP_DEBUG=1', () => {
       const p = new ObjectPool({ slotSize: 64, capacity: 16 });
       const s = new SlabAllocator({ maxBytes: 1 << 20 });
       for (const [k, x, b] of [['Arena', a, a.alloc(32)], ['ObjectPool', p, p.alloc()], ['SlabAllocator', s, s.alloc(32)]]) {
-        out[k] = { fresh: b[0], sliced: b.buffer !== x.buffer, leaks: x.leaks().length };
+        out[k] = { fresh: b[0], sliced: b.buffer.byteLength === b.byteLength, leaks: x.leaks().length };
       }
       console.log(JSON.stringify(out));
     `;

@@ -68,16 +68,9 @@ function expectCode(fn: () => unknown, code: string, what: string): void {
 
 const runOptions = (): fc.Parameters<unknown> => ({ numRuns: RUNS, seed: SEED });
 
-/**
- * The region offset of a view: its byteOffset when it is over `buffer`; in
- * debug mode views are over their own detachable ArrayBuffer, so the offset
- * is the one live allocation (leaks()) the model does not know yet.
- */
-function offsetOf(allocator: { buffer: ArrayBuffer; leaks(): { offset: number }[] }, v: Uint8Array, known: (off: number) => boolean): number {
-  if (v.buffer === allocator.buffer) return v.byteOffset;
-  const fresh = allocator.leaks().filter((l) => !known(l.offset));
-  if (fresh.length !== 1) throw new Error(`${fresh.length} unknown live allocations after one alloc`);
-  return fresh[0].offset;
+/** The region offset of a view: handleOf() (the model checks it against its own bookkeeping). */
+function offsetOf(allocator: { handleOf(v: Uint8Array): number }, v: Uint8Array, _known: (off: number) => boolean): number {
+  return allocator.handleOf(v);
 }
 
 // ---------------------------------------------------------------- Arena
@@ -265,7 +258,7 @@ function runPool(cmds: PoolCmd[], debug: boolean, growable: boolean): void {
           if (live.size === 0) break;
           const h = [...live.keys()][c.pick % live.size];
           const v = pool.view(h);
-          if (v.length !== size || (!debug && (v.byteOffset !== h || v.buffer !== pool.buffer))) throw new Error(`view(${h}) is over the wrong bytes`);
+          if (v.length !== size || pool.handleOf(v) !== h) throw new Error(`view(${h}) is over the wrong bytes`);
           views.set(h, v);
           if (freed.size) expectCode(() => pool.view([...freed][0]), 'ERR_OFFHEAP_INVALID_HANDLE', 'view(freed)');
           break;

@@ -84,15 +84,10 @@ Napi::Value Fail(Napi::Env env, ArenaHandle* h, Status st, const std::string& op
     case Status::kOsFailure: detail = "the OS refused to return pages (" + op + ")"; break;
     default: detail = op; break;
   }
-  ThrowStatus(env, st, h->name + ": " + detail);
-  if ((st == Status::kOverflow || st == Status::kUseAfterFree) && env.IsExceptionPending()) {
-    // As every allocator's debug findings: `offset` the allocation (or released range), `at` the byte.
-    Napi::Error err = env.GetAndClearPendingException();
-    err.Set("offset", Napi::Number::New(env, static_cast<double>(f.offset)));
-    err.Set("at", Napi::Number::New(env, static_cast<double>(f.at)));
-    err.ThrowAsJavaScriptException();
-  }
-  return env.Undefined();
+  if (st != Status::kOverflow && st != Status::kUseAfterFree) return ThrowStatus(env, st, h->name + ": " + detail);
+  // As every allocator's debug findings: `offset` the allocation (or released range), `at` the byte.
+  return ThrowStatus(env, st, h->name + ": " + detail,
+                     {{"offset", static_cast<double>(f.offset)}, {"at", static_cast<double>(f.at)}});
 }
 
 // arenaCreate(maxBytes, name, debug, poison, redZone) -> handle
@@ -102,10 +97,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   uint32_t red_zone = 0;
   if (!ArgSize(info, 0, &o.max_bytes) || !ArgU32(info, 4, &red_zone)) return env.Undefined();
   if (!info[1].IsString() || !info[2].IsBoolean() || !info[3].IsBoolean()) {
-    Napi::TypeError err = Napi::TypeError::New(env, "arenaCreate(maxBytes, name, debug, poison, redZone)");
-    err.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
-    err.ThrowAsJavaScriptException();
-    return env.Undefined();
+    return ThrowTypeError(env, "ERR_INVALID_ARG_TYPE", "arenaCreate(maxBytes, name, debug, poison, redZone)");
   }
   const std::string name = info[1].As<Napi::String>().Utf8Value();
   o.debug = info[2].As<Napi::Boolean>().Value();
@@ -149,7 +141,6 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   if (!h || !ArgSize(info, 1, &size) || !ArgSize(info, 2, &align)) return env.Undefined();
   size_t offset = 0;
   const Status st = h->arena->allocate(size, align, info[3].ToBoolean().Value(), &offset);
-  ReportCommitted(env, h);
   if (st == Status::kOk) return Napi::Number::New(env, static_cast<double>(offset));
   if (st == Status::kInvalidArgument)
     return ThrowStatus(env, st, "The value of \"align\" is out of range. It must be a power of two >= 1 && <= 4096. Received " +
@@ -184,7 +175,6 @@ Napi::Value Reset(const Napi::CallbackInfo& info) {
   size_t retain = SIZE_MAX;
   if (!h || (!info[1].IsUndefined() && !ArgSize(info, 1, &retain))) return info.Env().Undefined();
   const Status st = h->arena->reset(retain);
-  ReportCommitted(info.Env(), h);
   return st == Status::kOk ? info.Env().Undefined() : Fail(info.Env(), h, st, "reset");
 }
 
@@ -220,7 +210,6 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
   auto* h = Recover<ArenaHandle>(info);
   if (!h) return info.Env().Undefined();
   h->arena->destroy();
-  ForgetCommitted(info.Env(), h);
   return info.Env().Undefined();
 }
 

@@ -23,11 +23,32 @@ std::vector<RegisterFn>& Registrars() {
   return fns;
 }
 
+// Throws `error` unless an exception is already pending. While the
+// environment stops (worker.terminate(), process.exit()) napi_throw fails
+// with napi_pending_exception: that failure is expected and ignored, never
+// turned into node-addon-api's fatal error.
+void Throw(napi_env env, napi_value error) {
+  bool pending = false;
+  if (error == nullptr || napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  napi_throw(env, error);
+}
+
+napi_value Utf8(napi_env env, const std::string& s) {
+  napi_value v = nullptr;
+  return napi_create_string_utf8(env, s.data(), s.size(), &v) == napi_ok ? v : nullptr;
+}
+
+using CreateError = napi_status (*)(napi_env, napi_value, napi_value, napi_value*);
+
+// A plain error (TypeError, RangeError, Error) with `code` set, or nullptr.
+napi_value PlainError(napi_env env, CreateError create, const char* code, const std::string& message) {
+  napi_value c = Utf8(env, code), m = Utf8(env, message), err = nullptr;
+  if (c == nullptr || m == nullptr || create(env, c, m, &err) != napi_ok) return nullptr;
+  return err;
+}
+
 void ThrowTyped(Napi::Env env, const char* code, const std::string& message, bool range) {
-  Napi::Error err = range ? Napi::Error(Napi::RangeError::New(env, message))
-                          : Napi::Error(Napi::TypeError::New(env, message));
-  err.Set("code", Napi::String::New(env, code));
-  err.ThrowAsJavaScriptException();
+  Throw(env, PlainError(env, range ? napi_create_range_error : napi_create_type_error, code, message));
 }
 
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
@@ -62,14 +83,6 @@ Napi::Value DetachBuffer(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// externalMemory(): V8's external-memory total for this isolate, as
-// napi_adjust_external_memory reports it (what GC heuristics see).
-Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
-  int64_t total = 0;
-  napi_adjust_external_memory(info.Env(), 0, &total);
-  return Napi::Number::New(info.Env(), static_cast<double>(total));
-}
-
 // sliceBuffer(handle, offset, length): an ArrayBuffer of its own over part of
 // any allocator's region, for debug-mode views that die alone when detached.
 Napi::Value SliceBuffer(const Napi::CallbackInfo& info) {
@@ -98,7 +111,7 @@ void RegisterCommon(Napi::Env env, Napi::Object exports) {
   ExportAll(env, exports, {
       {"setErrorClass", SetErrorClass}, {"pageSize", PageSize}, {"liveReservations", LiveReservations},
       {"detachBuffer", DetachBuffer}, {"sliceBuffer", SliceBuffer}, {"injectFaults", InjectFaults},
-      {"externalMemory", ExternalMemory}, {"reservedBytes", ReservedBytes},
+      {"reservedBytes", ReservedBytes},
   });
 }
 
@@ -117,16 +130,18 @@ void RunRegistrars(Napi::Env env, Napi::Object exports) {
 }
 
 Napi::Value WrapHandle(Napi::Env env, Handle* handle) {
-  auto ext = Napi::External<Handle>::New(env, handle, [](Napi::Env e, Handle* h) {
-    ForgetCommitted(e, h);
-    delete h;
-  });
-  napi_status st = napi_type_tag_object(env, ext, &kHandleTag);
-  if (st != napi_ok) {
-    ThrowTyped(env, "ERR_OFFHEAP_INTERNAL", "could not tag a native handle", false);
+  napi_value ext = nullptr;
+  if (napi_create_external(env, handle, [](napi_env, void* data, void*) { delete static_cast<Handle*>(data); },
+                           nullptr, &ext) != napi_ok) {
+    delete handle;  // never reached JavaScript
+    ThrowTyped(env, "ERR_OFFHEAP_INTERNAL", "could not wrap a native handle", false);
     return env.Undefined();
   }
-  return ext;
+  if (napi_type_tag_object(env, ext, &kHandleTag) != napi_ok) {
+    ThrowTyped(env, "ERR_OFFHEAP_INTERNAL", "could not tag a native handle", false);
+    return env.Undefined();  // the External's finalizer deletes the handle
+  }
+  return Napi::Value(env, ext);
 }
 
 Handle* RecoverAnyHandle(Napi::Env env, const Napi::Value& value) {
@@ -151,11 +166,6 @@ Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind) {
   return h;
 }
 
-Napi::Value RegionBuffer(Napi::Env env, Region* region) {
-  if (region->source().host_owned()) return HostBuffer(env, region);
-  return RegionSliceBuffer(env, region, 0, region->size());
-}
-
 Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length) {
   if (region->source().host_owned())
     return ThrowStatus(env, Status::kInvalidHandle, "V8-backed memory has no ArrayBuffer of its own for a part of a region");
@@ -163,51 +173,52 @@ Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size
                         region, [](void* r) { static_cast<Region*>(r)->retain(); });
 }
 
+Napi::Value RegionBuffer(Napi::Env env, Region* region) {
+  if (region->source().host_owned()) return HostBuffer(env, region);
+  return RegionSliceBuffer(env, region, 0, region->size());
+}
+
 Napi::Value ExternalBuffer(Napi::Env env, void* data, size_t length, napi_finalize release, void* owner,
                            void (*retain)(void*)) {
   napi_value ab = nullptr;
+  retain(owner);  // the backing store's
   const napi_status st = CreateExternalArrayBuffer(env, data, length, release, owner, &ab);
   if (st != napi_ok) {
+    release(env, data, owner);
     return ThrowStatus(env, Status::kOsFailure, st == napi_no_external_buffers_allowed
                                                    ? "this runtime refuses external ArrayBuffers (set OFFHEAP_BACKING=v8)"
                                                    : "could not create an ArrayBuffer over the region");
   }
-  retain(owner);
+  retain(owner);  // the ArrayBuffer object's
+  if (napi_add_finalizer(env, ab, nullptr, release, owner, nullptr) != napi_ok) release(env, data, owner);
   return Napi::Value(env, ab);
 }
 
-void ReportCommitted(Napi::Env env, Handle* handle) {
-  Region* region = handle->region();
-  const int64_t now = region ? static_cast<int64_t>(region->committed()) : 0;
-  const int64_t delta = now - handle->reported_bytes;
-  if (delta == 0) return;
-  int64_t ignored;
-  napi_adjust_external_memory(env, delta, &ignored);
-  handle->reported_bytes = now;
-}
-
-void ForgetCommitted(Napi::Env env, Handle* handle) {
-  if (handle->reported_bytes == 0) return;
-  int64_t ignored;
-  napi_adjust_external_memory(env, -handle->reported_bytes, &ignored);
-  handle->reported_bytes = 0;
-}
-
-Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what) {
+Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what, std::initializer_list<ErrorProp> props) {
   const char* code = status_code(status);
-  if (status == Status::kInvalidArgument) {
-    ThrowTyped(env, code, what, true);
-    return env.Undefined();
-  }
+  napi_value err = nullptr;
   AddonData* data = Data(env);
-  if (data == nullptr || data->error_class.IsEmpty()) {
-    Napi::Error err = Napi::Error::New(env, what);
-    err.Set("code", Napi::String::New(env, code));
-    err.ThrowAsJavaScriptException();
-    return env.Undefined();
+  napi_value cls = nullptr;
+  if (status == Status::kInvalidArgument) {
+    err = PlainError(env, napi_create_range_error, code, what);
+  } else if (data != nullptr && !data->error_class.IsEmpty() &&
+             napi_get_reference_value(env, data->error_class, &cls) == napi_ok && cls != nullptr) {
+    napi_value args[2] = {Utf8(env, code), Utf8(env, what)};
+    if (args[0] == nullptr || args[1] == nullptr || napi_new_instance(env, cls, 2, args, &err) != napi_ok) err = nullptr;
+  } else {
+    err = PlainError(env, napi_create_error, code, what);
   }
-  Napi::Value err = data->error_class.New({Napi::String::New(env, code), Napi::String::New(env, what)});
-  if (!env.IsExceptionPending()) Napi::Error(env, err).ThrowAsJavaScriptException();
+  if (err == nullptr) return env.Undefined();
+  for (const ErrorProp& p : props) {
+    napi_value v = nullptr;
+    if (napi_create_double(env, p.value, &v) != napi_ok || napi_set_named_property(env, err, p.name, v) != napi_ok) break;
+  }
+  Throw(env, err);
+  return env.Undefined();
+}
+
+Napi::Value ThrowTypeError(Napi::Env env, const char* code, const std::string& message) {
+  ThrowTyped(env, code, message, false);
   return env.Undefined();
 }
 

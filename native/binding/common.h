@@ -1,7 +1,9 @@
 // What every wrapped allocator needs from the binding: a type-tagged native
-// handle recovered safely from any JS value, one external ArrayBuffer per
-// region per thread, V8 external-memory accounting, and Status -> OffheapError.
-// No allocator logic lives here.
+// handle recovered safely from any JS value, external ArrayBuffers over a
+// region that keep it mapped as long as either the ArrayBuffer object or its
+// backing store lives, and Status -> OffheapError thrown in a way that is
+// harmless while the environment shuts down (worker.terminate(),
+// process.exit()). No allocator logic lives here.
 #pragma once
 
 #include <napi.h>
@@ -26,7 +28,6 @@ struct Handle {
   virtual Region* region() const = 0;
 
   const Kind kind;
-  int64_t reported_bytes = 0;  ///< committed bytes reported to V8 so far
 };
 
 /// Wraps `handle` in a tagged External that deletes it when collected.
@@ -44,28 +45,43 @@ T* Recover(const Napi::CallbackInfo& info, size_t index = 0) {
   return static_cast<T*>(RecoverHandle(info.Env(), info[index], T::kKind));
 }
 
-/// A new external ArrayBuffer over the whole region, holding a reference to
-/// it that the ArrayBuffer's finalizer releases. One per region per thread.
+/// The one place a region becomes JavaScript memory: a new external
+/// ArrayBuffer over region[offset, offset+length). It holds two references
+/// on the region, one released by its backing store's deleter and one by the
+/// ArrayBuffer object's finalizer, so neither detaching it (the backing store
+/// goes) nor collecting it while a transferred backing store lives elsewhere
+/// unmaps the range: Node's threadpool writes through the raw pointer of a
+/// view it holds, and the range stays mapped until it lets go of that view.
+/// Returns undefined (exception pending or environment stopping) on failure.
+Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length);
+/// RegionSliceBuffer over the whole region (allocator.buffer, for handles);
+/// under the v8 backing the region's own V8 buffer (backing.h HostBuffer).
 Napi::Value RegionBuffer(Napi::Env env, Region* region);
 
-/// A new external ArrayBuffer over region[offset, offset+length) holding its
-/// own region reference: a debug-mode view that can be detached on its own.
-Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length);
-
-/// An external ArrayBuffer over [data, data+length) whose finalizer calls
-/// `release(owner)`; `retain(owner)` runs once it exists. Throws an
-/// OffheapError and returns undefined where the runtime refuses.
+/// An external ArrayBuffer over [data, data+length) holding two references
+/// on `owner` (retain() each), one released by its backing store's deleter
+/// and one by the ArrayBuffer object's finalizer, as RegionSliceBuffer's.
+/// Throws an OffheapError and returns undefined where the runtime refuses
+/// external ArrayBuffers (napi_no_external_buffers_allowed).
 Napi::Value ExternalBuffer(Napi::Env env, void* data, size_t length, napi_finalize release, void* owner,
                            void (*retain)(void*));
 
-/// Tells V8 how the region's committed bytes changed since the last call.
-void ReportCommitted(Napi::Env env, Handle* handle);
-/// Takes back everything reported for `handle` (destroy, finalize).
-void ForgetCommitted(Napi::Env env, Handle* handle);
+/// A numeric property set on a thrown error (`offset`, `at`).
+struct ErrorProp {
+  const char* name;
+  double value;
+};
 
 /// Throws the OffheapError (or RangeError for kInvalidArgument) for `status`,
-/// with a message naming `what`. Returns an undefined value for convenience.
-Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what);
+/// with a message naming `what` and the given extra properties. Returns an
+/// undefined value for convenience. Like every throw of the binding it does
+/// nothing when an exception is already pending or the environment can no
+/// longer run JavaScript (a terminating worker): never a fatal error.
+Napi::Value ThrowStatus(Napi::Env env, Status status, const std::string& what,
+                        std::initializer_list<ErrorProp> props = {});
+
+/// Throws a TypeError with `code` (ERR_INVALID_ARG_TYPE ...); same rules.
+Napi::Value ThrowTypeError(Napi::Env env, const char* code, const std::string& message);
 
 /// "0xdf": a byte as debug messages show it (fill bytes come from core/guards.h).
 std::string HexByte(uint8_t b);

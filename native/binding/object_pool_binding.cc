@@ -20,8 +20,8 @@ namespace {
 struct PoolAttachment final : Handle {
   static constexpr Kind kKind = Kind::kObjectPool;
 
-  PoolAttachment(napi_env env, PoolDepot* depot, uint32_t tag, bool reports, std::string name)
-      : Handle(kKind), depot_(depot), tag_(tag), reports_(reports), name_(std::move(name)) {
+  PoolAttachment(napi_env env, PoolDepot* depot, uint32_t tag, std::string name)
+      : Handle(kKind), depot_(depot), tag_(tag), name_(std::move(name)) {
     exit_hook_.hook(env, OnEnvExit, this);
   }
   ~PoolAttachment() override { Close(); }
@@ -46,7 +46,6 @@ struct PoolAttachment final : Handle {
 
   PoolDepot* depot_;       ///< nullptr once closed
   const uint32_t tag_;     ///< this attachment's magazine / counter block
-  const bool reports_;     ///< the creating thread reports committed bytes to V8
   std::string name_;       ///< the JS allocator name, for messages
   ThreadExitHook exit_hook_;  ///< closes the attachment when the thread goes away
 };
@@ -58,13 +57,8 @@ std::string At(uint32_t offset) {
 // Throws the OffheapError for `st` with an `offset` property when one is known.
 Napi::Value Fail(Napi::Env env, const PoolAttachment* a, Status st, const std::string& what,
                  uint32_t offset = ObjectPool::kNil) {
-  ThrowStatus(env, st, a->name_ + ": " + what + At(offset));
-  if (offset != ObjectPool::kNil && env.IsExceptionPending()) {
-    Napi::Error err = env.GetAndClearPendingException();
-    err.Set("offset", Napi::Number::New(env, offset));
-    err.ThrowAsJavaScriptException();
-  }
-  return env.Undefined();
+  if (offset == ObjectPool::kNil) return ThrowStatus(env, st, a->name_ + ": " + what);
+  return ThrowStatus(env, st, a->name_ + ": " + what + At(offset), {{"offset", static_cast<double>(offset)}});
 }
 
 // The open attachment of argument 0, or nullptr with an exception pending.
@@ -85,9 +79,7 @@ bool ArgInt32Array(const Napi::CallbackInfo& info, size_t index, int32_t** data,
     *length = arr.ElementLength();
     return true;
   }
-  Napi::TypeError err = Napi::TypeError::New(info.Env(), "argument " + std::to_string(index) + " must be an Int32Array");
-  err.Set("code", Napi::String::New(info.Env(), "ERR_INVALID_ARG_TYPE"));
-  err.ThrowAsJavaScriptException();
+  ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "argument " + std::to_string(index) + " must be an Int32Array");
   return false;
 }
 
@@ -95,7 +87,7 @@ std::string ArgName(const Napi::CallbackInfo& info, size_t index) {
   return info[index].IsString() ? info[index].As<Napi::String>().Utf8Value() : std::string("ObjectPool");
 }
 
-Napi::Value Attach(Napi::Env env, PoolDepot* depot, bool reports, std::string name) {
+Napi::Value Attach(Napi::Env env, PoolDepot* depot, std::string name) {
   uint32_t tag = 0;
   const Status st = depot->open(&tag);
   if (st != Status::kOk) {
@@ -103,7 +95,7 @@ Napi::Value Attach(Napi::Env env, PoolDepot* depot, bool reports, std::string na
     ThrowStatus(env, st, name + ": too many threads attached (at most " + std::to_string(slot_state::kMaxTags) + ")");
     return env.Undefined();
   }
-  return WrapHandle(env, new PoolAttachment(env, depot, tag, reports, std::move(name)));
+  return WrapHandle(env, new PoolAttachment(env, depot, tag, std::move(name)));
 }
 
 // poolCreate(slotSize, align, capacity, growable, preheat, poison, name) -> handle
@@ -118,7 +110,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   PoolDepot* depot = nullptr;
   const Status st = PoolDepot::create(o, Pages(true), &depot);
   if (st != Status::kOk) return ThrowStatus(info.Env(), st, name + ": cannot create the pool");
-  return Attach(info.Env(), depot, true, name);
+  return Attach(info.Env(), depot, name);
 }
 
 // poolRename(handle, name): the name errors use (the facade picks defaults).
@@ -149,7 +141,7 @@ Napi::Value AttachShared(const Napi::CallbackInfo& info) {
     depot->release();
     return ThrowStatus(info.Env(), Status::kInvalidHandle, name + ": the descriptor does not match the shared pool");
   }
-  return Attach(info.Env(), depot, false, name);
+  return Attach(info.Env(), depot, name);
 }
 
 // poolBuffer(handle) / poolStateBuffer(handle): this thread's ArrayBuffers
@@ -187,7 +179,6 @@ Napi::Value Refill(const Napi::CallbackInfo& info) {
   if (max > length) max = static_cast<uint32_t>(length);
   uint32_t n = 0, bad = ObjectPool::kNil;
   const Status st = a->depot_->refill(a->tag_, mag, max, &n, &bad);
-  if (a->reports_) ReportCommitted(info.Env(), a);
   if (st == Status::kCorrupted) return Fail(info.Env(), a, st, "a free-list link was overwritten (memory written after free)", bad);
   if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot refill the magazine", bad);
   return Napi::Number::New(info.Env(), n);
@@ -216,7 +207,6 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   if (!a) return info.Env().Undefined();
   uint32_t offset = ObjectPool::kNil;
   const Status st = a->depot_->alloc(&offset);
-  if (a->reports_) ReportCommitted(info.Env(), a);
   if (st == Status::kExhausted) return Napi::Number::New(info.Env(), -1);
   if (st == Status::kUseAfterFree)
     return Fail(info.Env(), a, st, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)", offset);
@@ -248,7 +238,6 @@ Napi::Value Live(const Napi::CallbackInfo& info) {
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
   if (!a) return info.Env().Undefined();
-  if (a->reports_) ReportCommitted(info.Env(), a);
   const PoolDepotStats s = a->depot_->stats();
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -285,7 +274,6 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
 Napi::Value Close(const Napi::CallbackInfo& info) {
   auto* a = Recover<PoolAttachment>(info);
   if (!a) return info.Env().Undefined();
-  ForgetCommitted(info.Env(), a);
   a->Close();
   return info.Env().Undefined();
 }

@@ -41,7 +41,6 @@ Napi::Value Commit(const Napi::CallbackInfo& info) {
   if (!h || !ArgSize(info, 1, &bytes)) return info.Env().Undefined();
   if (!h->region_) return ThrowStatus(info.Env(), Status::kDestroyed, "region destroyed");
   h->region_->add_committed(static_cast<ptrdiff_t>(bytes));
-  ReportCommitted(info.Env(), h);
   return info.Env().Undefined();
 }
 
@@ -50,7 +49,6 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
   auto* h = Recover<RegionHandle>(info);
   if (!h || !h->region_) return info.Env().Undefined();
   h->region_->destroy();
-  ForgetCommitted(info.Env(), h);
   h->region_->release();
   h->region_ = nullptr;
   return info.Env().Undefined();

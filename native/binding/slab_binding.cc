@@ -50,13 +50,9 @@ std::string Str(uint64_t n) { return std::to_string(n); }
 Napi::Value Fail(Napi::Env env, SlabHandle* h, Status st, uint64_t off, const std::string& what) {
   const bool finding = (st == Status::kUseAfterFree || st == Status::kOverflow) && h->slab != nullptr;
   const uint64_t alloc = finding ? h->slab->slot_of(static_cast<uint32_t>(off)) : off;
-  ThrowStatus(env, st, h->name + ": " + what + (finding ? " (the allocation at offset " + Str(alloc) + ")" : ""));
-  if (!env.IsExceptionPending()) return env.Undefined();
-  Napi::Error err = env.GetAndClearPendingException();
-  err.Set("offset", Napi::Number::New(env, static_cast<double>(alloc)));
-  if (finding) err.Set("at", Napi::Number::New(env, static_cast<double>(off)));
-  err.ThrowAsJavaScriptException();
-  return env.Undefined();
+  const std::string message = h->name + ": " + what + (finding ? " (the allocation at offset " + Str(alloc) + ")" : "");
+  if (!finding) return ThrowStatus(env, st, message, {{"offset", static_cast<double>(alloc)}});
+  return ThrowStatus(env, st, message, {{"offset", static_cast<double>(alloc)}, {"at", static_cast<double>(off)}});
 }
 
 /// The message for a status about a handle or a byte.
@@ -106,7 +102,6 @@ Napi::Value Wrap(Napi::Env env, SlabAllocator* slab, const std::string& name) {
   }
   slab->attach(h->mags.block());
   h->exit_hook.hook(env, SlabHandle::OnThreadExit, h);
-  ReportCommitted(env, h);
   return WrapHandle(env, h);
 }
 
@@ -177,6 +172,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     caps.Set(c, Napi::Number::New(env, s->magazine_capacities()[c]));
   }
   Napi::Uint8Array ids = Napi::Uint8Array::New(env, s->class_ids().size());
+  if (ids.IsEmpty() || ids.Data() == nullptr) return env.Undefined();  // the environment is stopping
   for (size_t g = 0; g < s->class_ids().size(); ++g) ids[g] = s->class_ids()[g];
   const MagazineBlock::Layout l = MagazineBlock::layout(n);
   o.Set("reservedBytes", Napi::Number::New(env, static_cast<double>(s->region()->size())));
@@ -214,7 +210,6 @@ Napi::Value Refill(const Napi::CallbackInfo& info) {
   if (k == 0) return env.Undefined();
   uint32_t got = 0;
   const Status st = h->mags.block()->refill(*h->slab, k - 1, &got);
-  ReportCommitted(env, h);
   if (st == Status::kExhausted)
     return ThrowStatus(env, st, h->name + ": no room for another " + Str(h->slab->class_size(k - 1)) +
                                     "-byte object (maxBytes " + Str(h->slab->region()->size()) + ")");
@@ -231,7 +226,6 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   MagazineBlock* b = h->mags.block();
   uint32_t bad = 0;
   const Status st = b->drain(*h->slab, k - 1, b->capacity(k - 1) / 2, &bad);
-  ReportCommitted(env, h);
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
   return Napi::Number::New(env, b->base(k - 1) + b->cached(k - 1));
 }
@@ -243,7 +237,6 @@ Napi::Value Flush(const Napi::CallbackInfo& info) {
   if (h == nullptr) return env.Undefined();
   uint32_t bad = 0;
   const Status st = h->mags.block()->flush(*h->slab, &bad);
-  ReportCommitted(env, h);
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
   return env.Undefined();
 }
@@ -256,7 +249,6 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   if (h == nullptr || !ArgSize(info, 1, &size)) return env.Undefined();
   uint32_t off = 0, bad = 0;
   const Status st = h->slab->alloc(size, &off, &bad);
-  ReportCommitted(env, h);
   if (st == Status::kExhausted)
     return ThrowStatus(env, st, h->name + ": no room for " + Str(size) + " bytes (maxBytes " + Str(h->slab->region()->size()) + ")");
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad) + ", found when reusing it");
@@ -279,7 +271,6 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   if (h == nullptr || !OffsetArg(info, 1, &off)) return env.Undefined();
   uint32_t bad = 0;
   const Status st = h->slab->free(off, &bad);
-  ReportCommitted(env, h);
   if (st == Status::kOverflow) return Fail(env, h, st, bad, Explain(st, bad));
   if (st != Status::kOk) return Fail(env, h, st, off, Explain(st, off));
   return env.Undefined();
@@ -356,7 +347,6 @@ Napi::Value Trim(const Napi::CallbackInfo& info) {
   Status st = h->mags.block()->flush(*h->slab, &bad);  // may empty (and release) slabs itself
   size_t released = 0;
   if (st == Status::kOk) st = h->slab->trim(&released);
-  ReportCommitted(env, h);
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
   const size_t after = h->slab->region()->committed();
   return Num(env, before > after ? before - after : 0);
@@ -378,7 +368,6 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
   auto* h = Recover<SlabHandle>(info);
   if (h == nullptr) return info.Env().Undefined();
   h->Detach();
-  ForgetCommitted(info.Env(), h);
   return info.Env().Undefined();
 }
 
