@@ -266,9 +266,9 @@ Status ObjectPool::push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32
     const uint32_t off = static_cast<uint32_t>(v);
     const uint32_t i = div_.quotient(off);
     const uint8_t s = v >= 0 && i < cursor_ && i * slot_size_ == off ? ss::load(states_, i) : ss::kNever;
-    if (ss::kind(s) != mag) {
+    if (ss::kind(s) != mag) {  // the magazine (JS-writable memory) was written over
       if (st == Status::kOk) *bad = v;
-      st = Status::kInvalidHandle;
+      st = Status::kCorrupted;
       continue;
     }
     const uint8_t free_state = ss::with_kind(s, ss::kDepot);

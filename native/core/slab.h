@@ -64,6 +64,12 @@ struct SlabStats {
   std::vector<SlabClassStats> classes;
 };
 
+/// One row of SlabAllocator::live_allocations().
+struct LiveAllocation {
+  uint32_t offset;
+  uint32_t size;  ///< usable bytes, or the requested size where debug mode kept it
+};
+
 class SlabAllocator final : public Depot {
  public:
   using StateTable = BasicStateTable<4>;
@@ -134,6 +140,8 @@ class SlabAllocator final : public Depot {
   /// The start of the slot (or large run) holding byte `off` (debug messages
   /// name the allocation a bad byte belongs to); `off` itself when none does.
   uint32_t slot_of(uint32_t off) noexcept;
+  /// Every live allocation, of every thread, in offset order (leaks()).
+  void live_allocations(std::vector<LiveAllocation>* out) noexcept;
   /// Gives back every empty slab of every class; *released = committed bytes
   /// given back. kOsFailure when the OS refused (those slabs stay empty).
   Status trim(size_t* released) noexcept;
@@ -169,7 +177,10 @@ class SlabAllocator final : public Depot {
   uint32_t take_slab(uint32_t cls) noexcept;
   bool release_slab(uint32_t slab) noexcept;
   void init_classes();
-  Status cut_free_list(uint32_t slab, size_t off, uint32_t* bad) noexcept;
+  /// A bad link at `off`: rebuilds the slab's free list, *bad = off, kCorrupted.
+  Status recover_link(uint32_t slab, size_t off, uint32_t* bad) noexcept;
+  /// Rebuilds a slab's free list (and counts) from the state table after a bad link.
+  void rebuild_free_list(uint32_t slab) noexcept;
   bool poison_intact(size_t off, uint32_t size, uint32_t* bad) noexcept;
   Status classify_locked(uint32_t off) noexcept;
   void list_push(uint8_t list, uint32_t cls, uint32_t slab) noexcept;
