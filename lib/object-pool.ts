@@ -12,8 +12,7 @@ import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange, type OffheapErrorCode } from './errors';
 import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
-import { Magazine } from './magazine';
-import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type NativeDepot } from './magazine-depot';
+import { Magazine, magazineCapacity, type NativeDepot } from './magazine';
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
@@ -102,7 +101,7 @@ interface PoolNative {
   poolLive(h: NativeHandle): number;
   poolStats(h: NativeHandle): NativeStats;
   poolVerify(h: NativeHandle): void;
-  poolClose(h: NativeHandle): void;
+  poolDestroy(h: NativeHandle): void;
   poolRename(h: NativeHandle, name: string): void;
 }
 
@@ -133,7 +132,7 @@ export class ObjectPool extends AllocatorBase {
   /** This thread's free slots (handles), see lib/magazine.ts. */
   private declare readonly mag_: Magazine;
   /** The slot-state table (native memory, shared by every thread); detached by destroy(). */
-  private declare readonly state_: Uint8Array;
+  private declare readonly st_: Uint8Array;
   /** This thread's counters: allocs, frees, failed (native memory). */
   private declare readonly ctr_: Float64Array;
   private declare readonly stateBuffer_: ArrayBuffer;
@@ -180,7 +179,7 @@ export class ObjectPool extends AllocatorBase {
     this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
     this.views_ = new Array<OwnedBuffer | undefined>(this.mag_.capacity).fill(undefined);
     this.stateBuffer_ = native.poolStateBuffer(handle);
-    this.state_ = new Uint8Array(this.stateBuffer_, 0, cap);
+    this.st_ = new Uint8Array(this.stateBuffer_, 0, cap);
     this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
     this.freeByte_ = EVER | (FIRST_TAG + tag);
     this.shared_ = attachment instanceof Attachment;
@@ -227,13 +226,13 @@ export class ObjectPool extends AllocatorBase {
    * TypeError for a non-number, ERR_OFFHEAP_DESTROYED after destroy().
    */
   freeHandle(h: number): void {
-    const st = this.state_;
+    const st = this.st_;
     const size = this.slotSize_;
     const i = typeof h === 'number' ? (h / size) | 0 : -1; // no coercion of what is not a number
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE || this.shared_) return this.freeSlow(h);
     st[i] = this.freeByte_;
     const m = this.mag_;
-    if (m.count === m.capacity) drainMagazine(m, depot, this.handle_!);
+    if (m.count === m.capacity) m.drain(depot, this.handle_!);
     m.handles[m.count++] = h;
     this.ctr_[FREES]++;
   }
@@ -244,7 +243,7 @@ export class ObjectPool extends AllocatorBase {
    * In debug mode the view is detached when the slot is freed.
    */
   view(h: number): Buffer {
-    const st = this.state_;
+    const st = this.st_;
     const size = this.slotSize_;
     const i = typeof h === 'number' ? (h / size) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.viewSlow(h);
@@ -319,7 +318,7 @@ export class ObjectPool extends AllocatorBase {
     const m = this.mag_;
     for (let k = 0; k < m.count; k++) {
       const h = m.handles[k];
-      if ((this.state_[h / this.slotSize_] | EVER) !== this.freeByte_) {
+      if ((this.st_[h / this.slotSize_] | EVER) !== this.freeByte_) {
         throw this.error('ERR_OFFHEAP_CORRUPTED', `offset ${h} in this thread's magazine is not free in the state table`, h);
       }
     }
@@ -336,7 +335,7 @@ export class ObjectPool extends AllocatorBase {
    */
   leaks(): LeakRecord[] {
     this.assertAlive();
-    const st = this.state_;
+    const st = this.st_;
     const size = this.slotSize_;
     const out: LeakRecord[] = [];
     for (let i = 0; i < st.length; i++) {
@@ -394,10 +393,10 @@ export class ObjectPool extends AllocatorBase {
 
   protected onDestroy(handle: NativeHandle): void {
     try {
-      flushMagazine(this.mag_, depot, handle);
+      this.mag_.flush(depot, handle);
     } finally {
       this.ledger_?.clear();
-      native.poolClose(handle);
+      native.poolDestroy(handle);
       // Detached, the state table reads as empty: every fast path now falls
       // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
       native.detachBuffer(this.stateBuffer_);
@@ -414,14 +413,14 @@ export class ObjectPool extends AllocatorBase {
     // chain from one free to the next alloc of the same slot.
     const h = m.handles[n];
     m.count = n;
-    this.state_[(h / this.slotSize_) | 0] = LIVE;
+    this.st_[(h / this.slotSize_) | 0] = LIVE;
     this.ctr_[ALLOCS]++;
     return h;
   }
 
   private refill(orThrow: boolean): number {
     const h = this.assertAlive();
-    if (refillMagazine(this.mag_, depot, h) === 0) {
+    if (this.mag_.refill(depot, h) === 0) {
       this.ctr_[FAILED]++;
       if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
       return -1;
@@ -432,14 +431,14 @@ export class ObjectPool extends AllocatorBase {
   private freeSlow(h: unknown): void {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.state_;
+    const st = this.st_;
     // Shared: another thread may free the same slot at this instant; the
     // compare-and-swap lets exactly one of them have it.
     const seen = this.shared_ ? Atomics.compareExchange(st, i, LIVE, this.freeByte_) : st[i];
     if (seen !== LIVE) throw this.refusal(h as number, seen);
     st[i] = this.freeByte_;
     const m = this.mag_;
-    if (m.count === m.capacity) drainMagazine(m, depot, this.handle_!);
+    if (m.count === m.capacity) m.drain(depot, this.handle_!);
     m.handles[m.count++] = h as number;
     this.ctr_[FREES]++;
   }
@@ -463,7 +462,7 @@ export class ObjectPool extends AllocatorBase {
   private viewSlow(h: unknown): Buffer {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.state_[i];
+    const st = this.st_[i];
     if (st !== LIVE) {
       throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`, h as number);
     }

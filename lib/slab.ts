@@ -104,7 +104,7 @@ interface SlabNative {
   slabTrim(h: NativeHandle): number;
   slabVerify(h: NativeHandle): void;
   slabDestroy(h: NativeHandle): void;
-  slabSetName(h: NativeHandle, name: string): void;
+  slabRename(h: NativeHandle, name: string): void;
 }
 
 const slabNative = nativeAs<SlabNative>();
@@ -195,7 +195,7 @@ export class SlabAllocator extends AllocatorBase {
     pendingAttach = null;
     const [region, states, block] = slabNative.slabBuffers(opened.handle);
     super('SlabAllocator', opened.name, opened.handle, region);
-    slabNative.slabSetName(opened.handle, this.name);
+    slabNative.slabRename(opened.handle, this.name);
     const info = slabNative.slabInfo(opened.handle);
     this.slabBytes = info.slabBytes;
     this.sizeClasses = Object.freeze(info.classSizes.slice());

@@ -23,13 +23,13 @@ struct PoolAttachment final : Handle {
       : Handle(kKind), depot_(depot), tag_(tag), reports_(reports), name_(std::move(name)) {
     exit_hook_.hook(env, OnEnvExit, this);
   }
-  ~PoolAttachment() override { Close(); }
+  ~PoolAttachment() override { Detach(); }
 
   Region* region() const override { return depot_ ? depot_->region() : nullptr; }
 
   /// Gives the magazine's slots back and drops this thread's reference.
   /// Idempotent: destroy(), GC and thread exit may all get here.
-  void Close() {
+  void Detach() {
     if (depot_ == nullptr) return;
     exit_hook_.unhook();
     PoolDepot* depot = depot_;
@@ -40,7 +40,7 @@ struct PoolAttachment final : Handle {
   /// The thread is going away (worker exit or terminate): its JS magazine
   /// is gone with it; the state table still says which slots it held.
   static void OnEnvExit(void* arg) {
-    static_cast<PoolAttachment*>(arg)->Close();
+    static_cast<PoolAttachment*>(arg)->Detach();
   }
 
   PoolDepot* depot_;       ///< nullptr once closed
@@ -279,12 +279,12 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// poolClose(handle): this thread's attachment goes; the last one frees the pool.
-Napi::Value Close(const Napi::CallbackInfo& info) {
+// poolDestroy(handle): this thread's attachment goes; the last one frees the pool.
+Napi::Value Destroy(const Napi::CallbackInfo& info) {
   auto* a = Recover<PoolAttachment>(info);
   if (!a) return info.Env().Undefined();
   ForgetCommitted(info.Env(), a);
-  a->Close();
+  a->Detach();
   return info.Env().Undefined();
 }
 
@@ -293,7 +293,7 @@ void Register(Napi::Env env, Napi::Object exports) {
       {"poolCreate", Create}, {"poolShare", Share}, {"poolAttach", AttachShared},
       {"poolBuffer", Buffer}, {"poolStateBuffer", StateBuffer}, {"poolInfo", Info},
       {"poolRefill", Refill}, {"poolDrain", Drain}, {"poolAlloc", Alloc}, {"poolFree", Free},
-      {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolClose", Close},
+      {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolDestroy", Destroy},
       {"poolRename", Rename},
   });
 }

@@ -137,8 +137,8 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Wrap(env, slab, name);
 }
 
-// slabSetName(h, name): the name errors use (the facade settles it after creation)
-Napi::Value SetName(const Napi::CallbackInfo& info) {
+// slabRename(h, name): the name errors use (the facade settles it after creation)
+Napi::Value Rename(const Napi::CallbackInfo& info) {
   auto* h = Recover<SlabHandle>(info);
   if (h != nullptr && info[1].IsString()) h->name = info[1].As<Napi::String>().Utf8Value();
   return info.Env().Undefined();
@@ -156,9 +156,9 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   uint32_t id;
   if (!ArgU32(info, 0, &id)) return info.Env().Undefined();
   const std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "SlabAllocator";
-  void* s = share_registry::acquire(id, SlabAllocator::kShareKind);
+  SlabAllocator* s = SlabAllocator::acquire(id);
   if (s == nullptr) return ThrowStatus(info.Env(), Status::kDestroyed, name + ": the shared allocator is gone (every attachment was destroyed)");
-  return Wrap(info.Env(), static_cast<SlabAllocator*>(s), name);
+  return Wrap(info.Env(), s, name);
 }
 
 // slabInfo(h) -> the geometry the facade's fast path needs
@@ -415,7 +415,7 @@ void Register(Napi::Env env, Napi::Object exports) {
       {"slabBuffers", Buffers}, {"slabRefill", Refill}, {"slabDrain", Drain}, {"slabFlush", Flush}, {"slabLeaks", Leaks},
       {"slabAlloc", Alloc}, {"slabFree", Free}, {"slabCheck", Check},
       {"slabUsableSize", UsableSize}, {"slabStats", Stats}, {"slabTrim", Trim},
-      {"slabVerify", Verify}, {"slabDestroy", Destroy}, {"slabSetName", SetName},
+      {"slabVerify", Verify}, {"slabDestroy", Destroy}, {"slabRename", Rename},
   });
 }
 

@@ -98,7 +98,6 @@ void SlabAllocator::init_classes() {
 }
 
 SlabAllocator::~SlabAllocator() {
-  if (share_id_ != 0) share_registry::remove(share_id_);
   if (region_ != nullptr) {
     guards::asan_unpoison(region_->base(), region_->size());  // the range may be mapped again
     region_->destroy();
@@ -109,26 +108,6 @@ SlabAllocator::~SlabAllocator() {
     meta_->release();
   }
   std::free(slabs_);
-}
-
-bool SlabAllocator::try_retain() noexcept {
-  int32_t n = refs_.load(std::memory_order_relaxed);
-  while (n > 0) {
-    if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel)) return true;
-  }
-  return false;
-}
-
-void SlabAllocator::release() noexcept {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-}
-
-uint32_t SlabAllocator::share() noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (share_id_ == 0)
-    share_id_ = share_registry::add(kShareKind, this,
-                                    [](void* p) noexcept { return static_cast<SlabAllocator*>(p)->try_retain(); });
-  return share_id_;
 }
 
 // ---- slabs and lists ----

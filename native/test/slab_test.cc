@@ -9,7 +9,7 @@
 
 #include "../core/guards.h"
 #include "../core/slab.h"
-#include "../core/slab_cache.h"
+#include "../bench/slab_cache.h"
 #include "failing_page_source.h"
 #include "test.h"
 
