@@ -127,6 +127,8 @@ export class ObjectPool extends AllocatorBase {
   // treats them as constant and the fast paths load them for free. (A class
   // field declaration would first define each one as undefined.)
   private declare readonly slotSize_: number;
+  /** 1 / slotSize_: (h * inv_ + 0.5) | 0 is h's slot index for every handle below 2^31, without a division. */
+  private declare readonly inv_: number;
   private declare readonly capacity_: number;
   private declare readonly debug_: DebugConfig;
   /** This thread's free slots (handles), see lib/magazine.ts. */
@@ -174,6 +176,7 @@ export class ObjectPool extends AllocatorBase {
     if (name === undefined) native.poolRename(handle, this.name);
     const [slot, cap, tag, counterOffset] = native.poolInfo(handle);
     this.slotSize_ = slot;
+    this.inv_ = 1 / slot;
     this.capacity_ = cap;
     this.debug_ = debug;
     this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
@@ -228,7 +231,8 @@ export class ObjectPool extends AllocatorBase {
   freeHandle(h: number): void {
     const st = this.st_;
     const size = this.slotSize_;
-    const i = typeof h === 'number' ? (h / size) | 0 : -1; // no coercion of what is not a number
+    // No coercion of what is not a number; an index that does not give h back is no handle.
+    const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE || this.shared_) return this.freeSlow(h);
     st[i] = this.freeByte_;
     const m = this.mag_;
@@ -245,7 +249,7 @@ export class ObjectPool extends AllocatorBase {
   view(h: number): Buffer {
     const st = this.st_;
     const size = this.slotSize_;
-    const i = typeof h === 'number' ? (h / size) | 0 : -1;
+    const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.viewSlow(h);
     return this.newView(h);
   }
@@ -409,11 +413,11 @@ export class ObjectPool extends AllocatorBase {
     const m = this.mag_;
     const n = m.count - 1;
     if (n < 0) return this.refill(orThrow);
-    // Handles, not indices, in the magazine: the division stays off the
-    // chain from one free to the next alloc of the same slot.
+    // Handles, not indices, in the magazine: the index (a multiply) stays off
+    // the chain from one free to the next alloc of the same slot.
     const h = m.handles[n];
     m.count = n;
-    this.st_[(h / this.slotSize_) | 0] = LIVE;
+    this.st_[(h * this.inv_ + 0.5) | 0] = LIVE;
     this.ctr_[ALLOCS]++;
     return h;
   }
