@@ -77,9 +77,3 @@ export interface LeakRecord {
   /** Where it was allocated, when this allocation's stack was kept ('paranoid': always, 'sample': some). */
   stack: string | undefined;
 }
-
-/** Index of the first byte of bytes[from, to) that is not `fill`, or -1. */
-export function findMismatch(bytes: Uint8Array, from: number, to: number, fill: number): number {
-  for (let i = from; i < to; i++) if (bytes[i] !== fill) return i;
-  return -1;
-}

@@ -12,8 +12,7 @@ import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange, type OffheapErrorCode } from './errors';
 import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
-import { Magazine } from './magazine';
-import { drainMagazine, flushMagazine, magazineCapacity, refillMagazine, type NativeDepot } from './magazine-depot';
+import { Magazine, magazineCapacity, type NativeDepot } from './magazine';
 import { adoptSharedMemory, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { isUint8Array } from './view';
@@ -104,7 +103,7 @@ interface PoolNative {
   poolLive(h: NativeHandle): number;
   poolStats(h: NativeHandle): NativeStats;
   poolVerify(h: NativeHandle): void;
-  poolClose(h: NativeHandle): void;
+  poolDestroy(h: NativeHandle): void;
   poolRename(h: NativeHandle, name: string): void;
 }
 
@@ -130,12 +129,14 @@ export class ObjectPool extends AllocatorBase {
   // treats them as constant and the fast paths load them for free. (A class
   // field declaration would first define each one as undefined.)
   private declare readonly slotSize_: number;
+  /** 1 / slotSize_: (h * inv_ + 0.5) | 0 is h's slot index for every handle below 2^31, without a division. */
+  private declare readonly inv_: number;
   private declare readonly capacity_: number;
   private declare readonly debug_: DebugConfig;
   /** This thread's free slots (handles), see lib/magazine.ts. */
   private declare readonly mag_: Magazine;
   /** The slot-state table (native memory, shared by every thread); detached by destroy(). */
-  private declare readonly state_: Uint8Array;
+  private declare readonly st_: Uint8Array;
   /** This thread's counters: allocs, frees, failed (native memory). */
   private declare readonly ctr_: Float64Array;
   private declare readonly stateBuffer_: ArrayBuffer;
@@ -177,12 +178,13 @@ export class ObjectPool extends AllocatorBase {
     if (name === undefined) native.poolRename(handle, this.name);
     const [slot, cap, tag, counterOffset] = native.poolInfo(handle);
     this.slotSize_ = slot;
+    this.inv_ = 1 / slot;
     this.capacity_ = cap;
     this.debug_ = debug;
     this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
     this.views_ = new Array<Buffer | undefined>(this.mag_.capacity).fill(undefined);
     this.stateBuffer_ = native.poolStateBuffer(handle);
-    this.state_ = new Uint8Array(this.stateBuffer_, 0, cap);
+    this.st_ = new Uint8Array(this.stateBuffer_, 0, cap);
     this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
     this.freeByte_ = EVER | (FIRST_TAG + tag);
     this.shared_ = attachment instanceof Attachment;
@@ -229,13 +231,14 @@ export class ObjectPool extends AllocatorBase {
    * TypeError for a non-number, ERR_OFFHEAP_DESTROYED after destroy().
    */
   freeHandle(h: number): void {
-    const st = this.state_;
+    const st = this.st_;
     const size = this.slotSize_;
-    const i = typeof h === 'number' ? (h / size) | 0 : -1; // no coercion of what is not a number
+    // No coercion of what is not a number; an index that does not give h back is no handle.
+    const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE || this.shared_) return this.freeSlow(h);
     st[i] = this.freeByte_;
     const m = this.mag_;
-    if (m.count === m.capacity) drainMagazine(m, depot, this.handle_!);
+    if (m.count === m.capacity) m.drain(depot, this.handle_!);
     m.handles[m.count++] = h;
     this.ctr_[FREES]++;
   }
@@ -246,9 +249,9 @@ export class ObjectPool extends AllocatorBase {
    * In debug mode the view is detached when the slot is freed.
    */
   view(h: number): Buffer {
-    const st = this.state_;
+    const st = this.st_;
     const size = this.slotSize_;
-    const i = typeof h === 'number' ? (h / size) | 0 : -1;
+    const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.viewSlow(h);
     return this.newView(h);
   }
@@ -322,7 +325,7 @@ export class ObjectPool extends AllocatorBase {
     const m = this.mag_;
     for (let k = 0; k < m.count; k++) {
       const h = m.handles[k];
-      if ((this.state_[h / this.slotSize_] | EVER) !== this.freeByte_) {
+      if ((this.st_[h / this.slotSize_] | EVER) !== this.freeByte_) {
         throw this.error('ERR_OFFHEAP_CORRUPTED', `offset ${h} in this thread's magazine is not free in the state table`, h);
       }
     }
@@ -339,7 +342,7 @@ export class ObjectPool extends AllocatorBase {
    */
   leaks(): LeakRecord[] {
     this.assertAlive();
-    const st = this.state_;
+    const st = this.st_;
     const size = this.slotSize_;
     const out: LeakRecord[] = [];
     for (let i = 0; i < st.length; i++) {
@@ -399,17 +402,17 @@ export class ObjectPool extends AllocatorBase {
 
   protected onDestroy(handle: NativeHandle): void {
     try {
-      flushMagazine(this.mag_, depot, handle);
+      this.mag_.flush(depot, handle);
     } finally {
       this.ledger_?.clear();
-      native.poolClose(handle);
+      native.poolDestroy(handle);
       // Detached, the state table reads as empty: every fast path now falls
       // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
       native.detachBuffer(this.stateBuffer_);
       // Keep no reference to the detached table's ArrayBuffer (it would keep its range reserved).
-      const self = this as unknown as { stateBuffer_: ArrayBuffer; state_: Uint8Array; ctr_: Float64Array };
+      const self = this as unknown as { stateBuffer_: ArrayBuffer; st_: Uint8Array; ctr_: Float64Array };
       self.stateBuffer_ = new ArrayBuffer(0);
-      self.state_ = new Uint8Array(0);
+      self.st_ = new Uint8Array(0);
       self.ctr_ = new Float64Array(8);
     }
   }
@@ -420,18 +423,18 @@ export class ObjectPool extends AllocatorBase {
     const m = this.mag_;
     const n = m.count - 1;
     if (n < 0) return this.refill(orThrow);
-    // Handles, not indices, in the magazine: the division stays off the
-    // chain from one free to the next alloc of the same slot.
+    // Handles, not indices, in the magazine: the index (a multiply) stays off
+    // the chain from one free to the next alloc of the same slot.
     const h = m.handles[n];
     m.count = n;
-    this.state_[(h / this.slotSize_) | 0] = LIVE;
+    this.st_[(h * this.inv_ + 0.5) | 0] = LIVE;
     this.ctr_[ALLOCS]++;
     return h;
   }
 
   private refill(orThrow: boolean): number {
     const h = this.assertAlive();
-    if (refillMagazine(this.mag_, depot, h) === 0) {
+    if (this.mag_.refill(depot, h) === 0) {
       this.ctr_[FAILED]++;
       if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
       return -1;
@@ -442,14 +445,14 @@ export class ObjectPool extends AllocatorBase {
   private freeSlow(h: unknown): void {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.state_;
+    const st = this.st_;
     // Shared: another thread may free the same slot at this instant; the
     // compare-and-swap lets exactly one of them have it.
     const seen = this.shared_ ? Atomics.compareExchange(st, i, LIVE, this.freeByte_) : st[i];
     if (seen !== LIVE) throw this.refusal(h as number, seen);
     st[i] = this.freeByte_;
     const m = this.mag_;
-    if (m.count === m.capacity) drainMagazine(m, depot, this.handle_!);
+    if (m.count === m.capacity) m.drain(depot, this.handle_!);
     m.handles[m.count++] = h as number;
     this.ctr_[FREES]++;
   }
@@ -473,7 +476,7 @@ export class ObjectPool extends AllocatorBase {
   private viewSlow(h: unknown): Buffer {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.state_[i];
+    const st = this.st_[i];
     if (st !== LIVE) {
       throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`, h as number);
     }

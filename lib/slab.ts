@@ -95,7 +95,8 @@ interface SlabNative {
   slabInfo(h: NativeHandle): SlabInfo;
   slabBuffers(h: NativeHandle): [ArrayBuffer, ArrayBuffer, ArrayBuffer];
   slabRefill(h: NativeHandle, classId: number): number;
-  slabDrain(h: NativeHandle, classId: number): number;
+  slabDrain(h: NativeHandle, classId: number, offset: number): void;
+  slabLeaks(h: NativeHandle): Float64Array;
   slabFlush(h: NativeHandle): void;
   slabAlloc(h: NativeHandle, size: number): number;
   slabFree(h: NativeHandle, offset: number): void;
@@ -105,7 +106,7 @@ interface SlabNative {
   slabTrim(h: NativeHandle): number;
   slabVerify(h: NativeHandle): void;
   slabDestroy(h: NativeHandle): void;
-  slabSetName(h: NativeHandle, name: string): void;
+  slabRename(h: NativeHandle, name: string): void;
 }
 
 const slabNative = nativeAs<SlabNative>();
@@ -196,7 +197,7 @@ export class SlabAllocator extends AllocatorBase {
     pendingAttach = null;
     const [region, states, block] = slabNative.slabBuffers(opened.handle);
     super('SlabAllocator', opened.name, opened.handle, region, true);
-    slabNative.slabSetName(opened.handle, this.name);
+    slabNative.slabRename(opened.handle, this.name);
     const info = slabNative.slabInfo(opened.handle);
     this.slabBytes = info.slabBytes;
     this.sizeClasses = Object.freeze(info.classSizes.slice());
@@ -252,12 +253,13 @@ export class SlabAllocator extends AllocatorBase {
       const i = h >>> 4;
       const k = this.st_[i];
       if (k > 0 && k <= this.n_) {
+        const blk = this.blk_;
+        const t = blk[k];
+        // A full magazine: the drain and this free are one native call.
+        if (t === blk[this.ends_ + k]) return this.drain_(k, h);
         if (this.atomic_) {
           if (Atomics.compareExchange(this.st_, i, k, CACHED) !== k) return this.raceLost_(h);
         } else this.st_[i] = CACHED;
-        const blk = this.blk_;
-        let t = blk[k];
-        if (t === blk[this.ends_ + k]) t = this.drain_(k);
         blk[t] = h;
         blk[k] = t + 1;
         this.ctr_[FREES]++;
@@ -293,10 +295,10 @@ export class SlabAllocator extends AllocatorBase {
   /**
    * Bytes usable at a live handle: its class's size, a large allocation's
    * page-rounded size, or the requested size in debug mode with red zones.
-   * Throws ERR_OFFHEAP_USE_AFTER_FREE for a freed handle whose slab is still
-   * carved; for a freed large allocation or a slot whose slab went back to
-   * the OS, ERR_OFFHEAP_DOUBLE_FREE or ERR_OFFHEAP_INVALID_HANDLE (as the
-   * native check finds it); ERR_OFFHEAP_INVALID_HANDLE for any other offset.
+   * Throws ERR_OFFHEAP_USE_AFTER_FREE for a freed handle (also a freed large
+   * allocation, or a slot whose slab went back to the OS, until that memory
+   * serves another size class), ERR_OFFHEAP_INVALID_HANDLE for any other
+   * offset (foreign, interior, never allocated), TypeError for a non-number.
    */
   usableSize(h: number): number {
     if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0) {
@@ -366,12 +368,16 @@ export class SlabAllocator extends AllocatorBase {
   }
 
   /**
-   * Live allocations this thread made in debug mode, with their allocation
-   * stacks when sampled (`debug.leaks`). Empty in release mode.
+   * Every allocation live right now (any thread's), in offset order, with
+   * its allocation stack where debug mode kept one (`debug.leaks`). The size
+   * is the requested one in debug mode, the usable one in release mode.
+   * Throws ERR_OFFHEAP_DESTROYED.
    */
   leaks(): LeakRecord[] {
-    const st = this.st_;
-    return this.dbg_ ? this.dbg_.leaks((off) => st[off >>> 4] !== 0 && !isFreedState(st[off >>> 4])) : [];
+    const flat = slabNative.slabLeaks(this.assertAlive());
+    const out: LeakRecord[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ offset: flat[i], size: flat[i + 1], stack: this.dbg_?.stackOf(flat[i]) });
+    return out;
   }
 
   /**
@@ -423,8 +429,8 @@ export class SlabAllocator extends AllocatorBase {
     return slabNative.slabRefill(this.assertAlive(), k);
   }
 
-  private drain_(k: number): number {
-    return slabNative.slabDrain(this.assertAlive(), k);
+  private drain_(k: number, h: number): void {
+    slabNative.slabDrain(this.assertAlive(), k, h);
   }
 
   private allocSlow_(size: unknown): number {
@@ -472,10 +478,17 @@ export class SlabAllocator extends AllocatorBase {
   private notLive_(h: unknown): never {
     const handle = this.assertAlive();
     const off = this.handleArg_(h);
-    if (isFreedState(this.st_[off >>> 4])) {
-      throw offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, off, `offset ${off} was freed`);
+    let freed = isFreedState(this.st_[off >>> 4]);
+    if (!freed) {
+      try {
+        slabNative.slabCheck(handle, off);
+      } catch (e) {
+        // Freed, and its slab (or large run) has gone back to the OS since.
+        if ((e as { code?: string }).code !== 'ERR_OFFHEAP_DOUBLE_FREE') throw e;
+        freed = true;
+      }
     }
-    slabNative.slabCheck(handle, off);
+    if (freed) throw offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, off, `offset ${off} was freed`);
     throw offheapErrorAt('ERR_OFFHEAP_INVALID_HANDLE', this.name, off, `offset ${off} is not a live allocation`);
   }
 

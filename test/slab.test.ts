@@ -338,7 +338,6 @@ describe('SlabAllocator release-mode guards', () => {
     a.freeHandle(y);
     a.trim();  // x and y go onto their slab's free list; `keep` holds the slab
     new Uint32Array(a.buffer, y, 1)[0] = 0x7ffffff0;
-    expectCode(() => a.verify(), 'ERR_OFFHEAP_CORRUPTED', OffheapError);
     const got: number[] = [];
     let err: unknown;
     try {
@@ -349,6 +348,13 @@ describe('SlabAllocator release-mode guards', () => {
     expect((err as { code?: string }).code).toBe('ERR_OFFHEAP_CORRUPTED');
     expect(new Set(got).size).toBe(got.length);  // nothing handed out twice
     expect(got).not.toContain(keep);
+    // The free list was rebuilt from the state table: the allocator keeps working, nothing lost.
+    a.verify();
+    for (let i = 0; i < 2000; i++) got.push(a.allocHandle(64));
+    expect(new Set(got).size).toBe(got.length);
+    expect(got).toContain(x);
+    expect(got).toContain(y);
+    a.verify();
   });
 });
 
@@ -532,9 +538,9 @@ describe('SlabAllocator debug mode', () => {
     const leaks = a.leaks();
     expect(leaks.map((l) => [l.offset, l.size])).toEqual([[x, 10], [z, 100_000]]);
     expect(leaks[0].stack).toContain('slab.test');
-    using r = slab();
-    r.allocHandle(10);
-    expect(r.leaks()).toEqual([]);
+    using r = slab();  // release mode: every live allocation, with its usable size
+    const h = r.allocHandle(10);
+    expect(r.leaks()).toEqual([{ offset: h, size: 16, stack: undefined }]);
   });
 
   // A Buffer from alloc() collected while still allocated is a leak: warn.

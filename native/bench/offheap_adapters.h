@@ -32,7 +32,7 @@
 #include "../core/object_pool.h"
 #include "../core/pool_depot.h"
 #include "../core/slab.h"
-#include "../core/slab_cache.h"
+#include "../bench/slab_cache.h"
 #include "../core/slot_state.h"
 #include "adapters.h"
 

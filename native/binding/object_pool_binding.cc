@@ -24,13 +24,13 @@ struct PoolAttachment final : Handle {
       : Handle(kKind), depot_(depot), tag_(tag), name_(std::move(name)) {
     exit_hook_.hook(env, OnEnvExit, this);
   }
-  ~PoolAttachment() override { Close(); }
+  ~PoolAttachment() override { Detach(); }
 
   Region* region() const override { return depot_ ? depot_->region() : nullptr; }
 
   /// Gives the magazine's slots back and drops this thread's reference.
   /// Idempotent: destroy(), GC and thread exit may all get here.
-  void Close() {
+  void Detach() {
     if (depot_ == nullptr) return;
     exit_hook_.unhook();
     PoolDepot* depot = depot_;
@@ -41,7 +41,7 @@ struct PoolAttachment final : Handle {
   /// The thread is going away (worker exit or terminate): its JS magazine
   /// is gone with it; the state table still says which slots it held.
   static void OnEnvExit(void* arg) {
-    static_cast<PoolAttachment*>(arg)->Close();
+    static_cast<PoolAttachment*>(arg)->Detach();
   }
 
   PoolDepot* depot_;       ///< nullptr once closed
@@ -55,8 +55,7 @@ std::string At(uint32_t offset) {
 }
 
 // Throws the OffheapError for `st` with an `offset` property when one is known.
-Napi::Value Fail(Napi::Env env, const PoolAttachment* a, Status st, const std::string& what,
-                 uint32_t offset = ObjectPool::kNil) {
+Napi::Value Fail(Napi::Env env, const PoolAttachment* a, Status st, uint32_t offset, const std::string& what) {
   if (offset == ObjectPool::kNil) return ThrowStatus(env, st, a->name_ + ": " + what);
   return ThrowStatus(env, st, a->name_ + ": " + what + At(offset), {{"offset", static_cast<double>(offset)}});
 }
@@ -65,7 +64,7 @@ Napi::Value Fail(Napi::Env env, const PoolAttachment* a, Status st, const std::s
 PoolAttachment* Open(const Napi::CallbackInfo& info) {
   auto* a = Recover<PoolAttachment>(info);
   if (a != nullptr && a->depot_ == nullptr) {
-    Fail(info.Env(), a, Status::kDestroyed, "the pool was destroyed");
+    Fail(info.Env(), a, Status::kDestroyed, ObjectPool::kNil, "the pool was destroyed");
     return nullptr;
   }
   return a;
@@ -179,8 +178,8 @@ Napi::Value Refill(const Napi::CallbackInfo& info) {
   if (max > length) max = static_cast<uint32_t>(length);
   uint32_t n = 0, bad = ObjectPool::kNil;
   const Status st = a->depot_->refill(a->tag_, mag, max, &n, &bad);
-  if (st == Status::kCorrupted) return Fail(info.Env(), a, st, "a free-list link was overwritten (memory written after free)", bad);
-  if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot refill the magazine", bad);
+  if (st == Status::kCorrupted) return Fail(info.Env(), a, st, bad, "a free-list link was overwritten (memory written after free)");
+  if (st != Status::kOk) return Fail(info.Env(), a, st, bad, "cannot refill the magazine");
   return Napi::Number::New(info.Env(), n);
 }
 
@@ -197,7 +196,7 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   int32_t bad = 0;
   const Status st = a->depot_->drain(a->tag_, mag + start, n, &bad);
   if (st != Status::kOk)
-    return Fail(info.Env(), a, st, "magazine entry " + std::to_string(bad) + " is not a free slot this thread cached");
+    return Fail(info.Env(), a, st, static_cast<uint32_t>(bad), "magazine entry " + std::to_string(bad) + " is not a free slot this thread cached (the magazine was overwritten)");
   return info.Env().Undefined();
 }
 
@@ -209,10 +208,10 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   const Status st = a->depot_->alloc(&offset);
   if (st == Status::kExhausted) return Napi::Number::New(info.Env(), -1);
   if (st == Status::kUseAfterFree)
-    return Fail(info.Env(), a, st, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)", offset);
+    return Fail(info.Env(), a, st, offset, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)");
   if (st == Status::kCorrupted)
-    return Fail(info.Env(), a, st, "a free-list link was overwritten (memory written after free)", offset);
-  if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot allocate");
+    return Fail(info.Env(), a, st, offset, "a free-list link was overwritten (memory written after free)");
+  if (st != Status::kOk) return Fail(info.Env(), a, st, ObjectPool::kNil, "cannot allocate");
   return Napi::Number::New(info.Env(), offset);
 }
 
@@ -222,9 +221,9 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   uint32_t offset;
   if (!a || !ArgU32(info, 1, &offset)) return info.Env().Undefined();
   const Status st = a->depot_->free(offset);
-  if (st == Status::kDoubleFree) return Fail(info.Env(), a, st, "slot freed twice", offset);
-  if (st == Status::kInvalidHandle) return Fail(info.Env(), a, st, "not a slot this pool handed out", offset);
-  if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot free", offset);
+  if (st == Status::kDoubleFree) return Fail(info.Env(), a, st, offset, "slot freed twice");
+  if (st == Status::kInvalidHandle) return Fail(info.Env(), a, st, offset, "not a slot this pool handed out");
+  if (st != Status::kOk) return Fail(info.Env(), a, st, offset, "cannot free");
   return info.Env().Undefined();
 }
 
@@ -263,18 +262,18 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
   uint32_t bad = ObjectPool::kNil;
   const Status st = a->depot_->verify(&bad);
   if (st == Status::kUseAfterFree)
-    return Fail(info.Env(), a, st, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)", bad);
+    return Fail(info.Env(), a, st, bad, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)");
   if (st == Status::kCorrupted)
-    return Fail(info.Env(), a, st, "the free list and the slot-state table disagree (repaired)", bad);
-  if (st != Status::kOk) return Fail(info.Env(), a, st, "cannot verify", bad);
+    return Fail(info.Env(), a, st, bad, "the free list and the slot-state table disagree (repaired)");
+  if (st != Status::kOk) return Fail(info.Env(), a, st, bad, "cannot verify");
   return info.Env().Undefined();
 }
 
-// poolClose(handle): this thread's attachment goes; the last one frees the pool.
-Napi::Value Close(const Napi::CallbackInfo& info) {
+// poolDestroy(handle): this thread's attachment goes; the last one frees the pool.
+Napi::Value Destroy(const Napi::CallbackInfo& info) {
   auto* a = Recover<PoolAttachment>(info);
   if (!a) return info.Env().Undefined();
-  a->Close();
+  a->Detach();
   return info.Env().Undefined();
 }
 
@@ -283,7 +282,7 @@ void Register(Napi::Env env, Napi::Object exports) {
       {"poolCreate", Create}, {"poolShare", Share}, {"poolAttach", AttachShared},
       {"poolBuffer", Buffer}, {"poolStateBuffer", StateBuffer}, {"poolInfo", Info},
       {"poolRefill", Refill}, {"poolDrain", Drain}, {"poolAlloc", Alloc}, {"poolFree", Free},
-      {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolClose", Close},
+      {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolDestroy", Destroy},
       {"poolRename", Rename},
   });
 }

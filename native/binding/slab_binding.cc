@@ -133,8 +133,8 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Wrap(env, slab, name);
 }
 
-// slabSetName(h, name): the name errors use (the facade settles it after creation)
-Napi::Value SetName(const Napi::CallbackInfo& info) {
+// slabRename(h, name): the name errors use (the facade settles it after creation)
+Napi::Value Rename(const Napi::CallbackInfo& info) {
   auto* h = Recover<SlabHandle>(info);
   if (h != nullptr && info[1].IsString()) h->name = info[1].As<Napi::String>().Utf8Value();
   return info.Env().Undefined();
@@ -152,9 +152,9 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   uint32_t id;
   if (!ArgU32(info, 0, &id)) return info.Env().Undefined();
   const std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "SlabAllocator";
-  void* s = share_registry::acquire(id, SlabAllocator::kShareKind);
+  SlabAllocator* s = SlabAllocator::acquire(id);
   if (s == nullptr) return ThrowStatus(info.Env(), Status::kDestroyed, name + ": the shared allocator is gone (every attachment was destroyed)");
-  return Wrap(info.Env(), static_cast<SlabAllocator*>(s), name);
+  return Wrap(info.Env(), s, name);
 }
 
 // slabInfo(h) -> the geometry the facade's fast path needs
@@ -217,17 +217,53 @@ Napi::Value Refill(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, h->mags.block()->base(k - 1) + h->mags.block()->cached(k - 1));
 }
 
-// slabDrain(h, classId) -> the class's new top (half its capacity)
+/// Argument `index` as an offset; anything past 32 bits is no handle at all.
+bool OffsetArg(const Napi::CallbackInfo& info, size_t index, uint32_t* off) {
+  size_t v;
+  if (!ArgSize(info, index, &v)) return false;
+  *off = v > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(v);
+  return true;
+}
+
+// slabDrain(h, classId, offset): class classId's magazine is full and `offset`
+// (live, of that class) is being freed: half the magazine goes back to the
+// depot and `offset` takes its place, in one native call, so a thread
+// terminated at any point of a free loses no object.
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlabHandle* h = Alive(info);
   const uint32_t k = h != nullptr ? ClassArg(info, h, 1) : 0;
-  if (k == 0) return env.Undefined();
+  uint32_t off;
+  if (k == 0 || !OffsetArg(info, 2, &off)) return env.Undefined();
   MagazineBlock* b = h->mags.block();
   uint32_t bad = 0;
   const Status st = b->drain(*h->slab, k - 1, b->capacity(k - 1) / 2, &bad);
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
-  return Napi::Number::New(env, b->base(k - 1) + b->cached(k - 1));
+  SlabAllocator::StateTable& table = h->slab->states();
+  if (!table.valid(off) || table.exchange_if(off, static_cast<uint8_t>(k), SlotState::kCached) != k) {
+    // Not live now: freed by another thread since the caller looked (or never was).
+    const Status why = h->slab->classify(off);
+    const Status code = why == Status::kOk ? Status::kDoubleFree : why;
+    return Fail(env, h, code, off, Explain(code, off));
+  }
+  const int32_t handle = static_cast<int32_t>(off);
+  if (!b->push(k - 1, handle)) h->slab->push_batch(k - 1, &handle, 1, &bad);  // no room: straight to the depot
+  return env.Undefined();
+}
+
+// slabLeaks(h) -> [offset, size, offset, size, ...] of every live allocation (any thread)
+Napi::Value Leaks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SlabHandle* h = Alive(info);
+  if (h == nullptr) return env.Undefined();
+  std::vector<LiveAllocation> live;
+  h->slab->live_allocations(&live);
+  Napi::Float64Array out = Napi::Float64Array::New(env, live.size() * 2);
+  for (size_t i = 0; i < live.size(); ++i) {
+    out[2 * i] = live[i].offset;
+    out[2 * i + 1] = live[i].size;
+  }
+  return out;
 }
 
 // slabFlush(h): every handle in this thread's magazines back to the depot
@@ -253,14 +289,6 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
     return ThrowStatus(env, st, h->name + ": no room for " + Str(size) + " bytes (maxBytes " + Str(h->slab->region()->size()) + ")");
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad) + ", found when reusing it");
   return Napi::Number::New(env, off);
-}
-
-/// Argument `index` as an offset; anything past 32 bits is no handle at all.
-bool OffsetArg(const Napi::CallbackInfo& info, size_t index, uint32_t* off) {
-  size_t v;
-  if (!ArgSize(info, index, &v)) return false;
-  *off = v > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(v);
-  return true;
 }
 
 // slabFree(h, offset): frees one allocation by the core; throws for anything not live
@@ -374,10 +402,10 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 void Register(Napi::Env env, Napi::Object exports) {
   ExportAll(env, exports, {
       {"slabCreate", Create}, {"slabShare", Share}, {"slabAttach", Attach}, {"slabInfo", Info},
-      {"slabBuffers", Buffers}, {"slabRefill", Refill}, {"slabDrain", Drain}, {"slabFlush", Flush},
+      {"slabBuffers", Buffers}, {"slabRefill", Refill}, {"slabDrain", Drain}, {"slabFlush", Flush}, {"slabLeaks", Leaks},
       {"slabAlloc", Alloc}, {"slabFree", Free}, {"slabCheck", Check},
       {"slabUsableSize", UsableSize}, {"slabStats", Stats}, {"slabTrim", Trim},
-      {"slabVerify", Verify}, {"slabDestroy", Destroy}, {"slabSetName", SetName},
+      {"slabVerify", Verify}, {"slabDestroy", Destroy}, {"slabRename", Rename},
   });
 }
 

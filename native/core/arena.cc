@@ -5,16 +5,6 @@
 #include <new>
 
 namespace offheap {
-namespace {
-
-// Mark ids are unique in the process, so a mark of another arena is refused
-// as surely as garbage. They start high to be unlike small offsets.
-std::atomic<uint64_t> g_next_mark{uint64_t{1} << 32};
-
-constexpr uint64_t kMaxMarkId = (uint64_t{1} << 53) - 1;  // a JS safe integer
-
-}  // namespace
-
 Status Arena::create(const ArenaOptions& options, PageSource& source, ArenaState* state,
                      Arena** out) noexcept {
   *out = nullptr;
@@ -63,7 +53,6 @@ void Arena::abandon() noexcept {
   region_ = nullptr;
   base_ = nullptr;
   limit_ = committed_ = 0;
-  marks_.clear();
   live_.clear();
   *state_ = ArenaState{};
   publish();
@@ -212,42 +201,16 @@ Status Arena::release_to(size_t cursor, uint32_t count) noexcept {
   return st;
 }
 
-Status Arena::mark(uint64_t* out) noexcept {
-  if (region_ == nullptr) return Status::kDestroyed;
-  if (!adopt_state()) return Status::kCorrupted;
-  if (marks_.size() >= kMaxMarks) return Status::kExhausted;
-  const uint64_t id = g_next_mark.fetch_add(1, std::memory_order_relaxed);
-  if (id > kMaxMarkId) return Status::kExhausted;
-  marks_.push_back({id, static_cast<uint32_t>(state_->cursor), state_->count});
-  *out = id;
-  return Status::kOk;
-}
-
 Status Arena::rewind(size_t cursor, uint32_t count) noexcept {
   if (region_ == nullptr) return Status::kDestroyed;
   adopt_state();  // rewind rewrites the cursor anyway
   if (cursor > static_cast<size_t>(state_->cursor) || count > state_->count) return Status::kInvalidHandle;
-  while (!marks_.empty() && marks_.back().cursor > cursor) marks_.pop_back();
   return release_to(cursor, count);
-}
-
-Status Arena::rollback(uint64_t id, bool release) noexcept {
-  if (region_ == nullptr) return Status::kDestroyed;
-  adopt_state();  // rollback rewrites the cursor anyway
-  const auto it = std::lower_bound(marks_.begin(), marks_.end(), id,
-                                   [](const Mark& m, uint64_t v) { return m.id < v; });
-  if (it == marks_.end() || it->id != id) return Status::kInvalidHandle;
-  // Only a cursor overwritten from JavaScript can lie below a live mark.
-  if (it->cursor > static_cast<uint32_t>(state_->cursor)) return Status::kInvalidHandle;
-  const Mark m = *it;
-  marks_.erase(release ? it : it + 1, marks_.end());
-  return release_to(m.cursor, m.count);
 }
 
 Status Arena::reset(size_t retain_bytes) noexcept {
   if (region_ == nullptr) return Status::kDestroyed;
   adopt_state();  // reset rewrites the cursor anyway
-  marks_.clear();
   const Status released = release_to(0, 0);
   const Status trimmed = trim(retain_bytes);
   return released != Status::kOk ? released : trimmed;
@@ -277,11 +240,6 @@ Status Arena::verify() noexcept {
     return Status::kCorrupted;
   if (!words_ok) return Status::kCorrupted;
   const size_t cursor = static_cast<size_t>(state_->cursor);
-  for (size_t i = 0; i < marks_.size(); ++i) {
-    if (marks_[i].cursor > cursor) return Status::kCorrupted;
-    if (i > 0 && (marks_[i].id <= marks_[i - 1].id || marks_[i].cursor < marks_[i - 1].cursor))
-      return Status::kCorrupted;
-  }
   if (!options_.debug) return Status::kOk;
   size_t prev_end = 0;
   for (const Live& a : live_) {
@@ -307,7 +265,6 @@ ArenaStats Arena::stats() const noexcept {
   s.alloc_count = alloc_base_ + state_->released + s.live_count;
   s.free_count = free_count_ + state_->released;
   s.failed_count = failed_count_;
-  s.marks = marks_.size();
   return s;
 }
 

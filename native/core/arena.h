@@ -1,6 +1,6 @@
 // A bump arena over one Region (nginx's ngx_pool_t, Zig's ArenaAllocator,
-// LLVM's BumpPtrAllocator): allocation moves a cursor, mark/rollback rewinds
-// it (LIFO), reset frees everything at once in O(1) and can give pages above
+// LLVM's BumpPtrAllocator): allocation moves a cursor, rewind(cursor) moves
+// it back (LIFO: JavaScript keeps the marks), reset frees everything at once in O(1) and can give pages above
 // a retain limit back to the OS.
 //
 // The cursor lives in an ArenaState block that the JavaScript facade reads and
@@ -57,7 +57,6 @@ struct ArenaStats {
   uint64_t alloc_count = 0; ///< allocations ever made
   uint64_t free_count = 0;  ///< allocations released by rollback or reset
   uint64_t failed_count = 0;///< allocations refused (exhausted)
-  size_t marks = 0;         ///< live marks
 };
 
 /// What the last failed check found, for the error message.
@@ -76,8 +75,6 @@ class Arena {
   static constexpr size_t kMaxCapacity = Region::kMaxBytes - kMaxAlign;
   /// The limit grows in steps of this many bytes (the slow path's unit).
   static constexpr size_t kCommitChunk = 64 * 1024;
-  /// Marks outstanding at once (each is 16 bytes of C++ heap).
-  static constexpr size_t kMaxMarks = size_t{1} << 20;
 
   /// Reserves a region of options.max_bytes (1 .. 2 GiB) from `source` and
   /// builds an arena whose shared words live in `*state` (which must outlive
@@ -115,32 +112,22 @@ class Arena {
   /// overwritten; repaired).
   Status allocate(size_t size, size_t align, bool zeroed, size_t* offset) noexcept;
 
-  /// Records the current position and returns a mark id (unique in the
-  /// process, below 2^53). Returns kExhausted past kMaxMarks live marks.
-  Status mark(uint64_t* out) noexcept;
-
-  /// Frees everything above `cursor`, leaving `count` live allocations: the
-  /// primitive under rollback, and what JavaScript calls with a position it
-  /// recorded itself. Marks above `cursor` die. kInvalidHandle when `cursor`
-  /// or `count` lie above the current ones; kOverflow as rollback.
+  /// Frees everything above `cursor`, leaving `count` live allocations:
+  /// what a rollback to a mark comes to (JavaScript keeps the marks and
+  /// passes the position it recorded). kInvalidHandle when `cursor` or
+  /// `count` lie above the current ones; in debug mode kOverflow when a
+  /// released allocation's red zone was written (the rewind is still done;
+  /// fault() says where).
   Status rewind(size_t cursor, uint32_t count) noexcept;
 
-  /// Frees everything allocated since `mark`. Marks taken after it die; the
-  /// mark itself stays live (roll back to it again) unless `release`.
-  /// kInvalidHandle for a mark that is not live: from before a reset, rolled
-  /// over by an earlier mark, from another arena, or garbage. In debug mode
-  /// kOverflow when a released allocation's red zone was written (the
-  /// rollback is still done; fault() says where).
-  Status rollback(uint64_t mark, bool release = false) noexcept;
-
-  /// Frees everything in O(1); every mark dies. Pages above `retain_bytes`
-  /// (rounded up to a page) go back to the OS. kOverflow as rollback (the
+  /// Frees everything in O(1). Pages above `retain_bytes`
+  /// (rounded up to a page) go back to the OS. kOverflow as rewind (the
   /// reset is still done); kOsFailure when the OS refused (the pages stay
   /// committed and counted).
   Status reset(size_t retain_bytes = SIZE_MAX) noexcept;
 
   /// Walks every invariant: cursor <= limit <= capacity <= region size,
-  /// committed accounting, marks, shared words; in debug mode every red zone
+  /// committed accounting, shared words; in debug mode every red zone
   /// and the poison of released memory. Returns the first failure.
   Status verify() noexcept;
 
@@ -162,11 +149,6 @@ class Arena {
   const ArenaOptions& options() const noexcept { return options_; }
 
  private:
-  struct Mark {
-    uint64_t id;
-    uint32_t cursor;
-    uint32_t count;
-  };
   struct Live {
     uint32_t offset;
     uint32_t size;
@@ -197,7 +179,6 @@ class Arena {
   uint64_t alloc_base_ = 0;   ///< allocations released so far (alloc_count = this + count)
   uint64_t free_count_ = 0;
   uint64_t failed_count_ = 0;
-  std::vector<Mark> marks_;   ///< live marks, ids and cursors increasing
   std::vector<Live> live_;    ///< debug: live allocations in address order
   ArenaFault fault_;
   Status last_ = Status::kOk; ///< status of the last alloc() that returned nullptr

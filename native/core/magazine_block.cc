@@ -91,6 +91,15 @@ Status MagazineBlock::drain(Depot& depot, uint32_t cls, uint32_t keep, uint32_t*
   return st;
 }
 
+bool MagazineBlock::push(uint32_t cls, int32_t handle) noexcept {
+  const int32_t n = count(cls);
+  if (n < 0 || static_cast<uint32_t>(n) >= caps_[cls]) return false;
+  words_[base(cls) + n] = handle;
+  set_count(cls, n + 1);
+  add_counter(kCounterFrees, 1);
+  return true;
+}
+
 Status MagazineBlock::flush(Depot& depot, uint32_t* bad) noexcept {
   Status first = Status::kOk;
   for (uint32_t c = 0; c < classes_; ++c) {

@@ -90,6 +90,9 @@ class MagazineBlock {
   Status refill(Depot& depot, uint32_t cls, uint32_t* got) noexcept;
   /// Returns handles beyond the first `keep` of `cls` to the depot.
   Status drain(Depot& depot, uint32_t cls, uint32_t keep, uint32_t* bad) noexcept;
+  /// Adds the handle of a slot just freed into `cls` (its state already
+  /// cached) and counts the free; false when the magazine is full or scribbled on.
+  bool push(uint32_t cls, int32_t handle) noexcept;
   /// Returns every handle of every class (destroy, thread exit).
   Status flush(Depot& depot, uint32_t* bad) noexcept;
 

@@ -16,19 +16,14 @@ void prefault(uint8_t* p, size_t bytes) noexcept {
   for (size_t off = 0; off < bytes; off += page) reinterpret_cast<volatile uint8_t*>(p)[off] = 0;
 }
 
-uint32_t effective_align(uint32_t align) noexcept {
-  return align > alignof(ObjectPool::Link) ? align : static_cast<uint32_t>(alignof(ObjectPool::Link));
-}
-
 }  // namespace
 
 Status ObjectPool::create(const ObjectPoolOptions& o, PageSource& source, ObjectPool** out) noexcept {
   *out = nullptr;
   const uint32_t slot = slot_size_for(o.slot_size, o.align);
+  // slot_size_for() is the one rounding (the static_asserts in object_pool.h
+  // pin it): every slot holds the link and starts aligned.
   if (slot == 0 || o.capacity == 0 || o.preheat > o.capacity) return Status::kInvalidArgument;
-  // The union-slot invariant, checked at run time as well as by
-  // static_assert: every slot holds the link and starts aligned.
-  if (slot < sizeof(Link) || slot % effective_align(o.align) != 0) return Status::kInvalidArgument;
   const uint64_t bytes = static_cast<uint64_t>(slot) * o.capacity;
   if (bytes > Region::kMaxBytes) return Status::kInvalidArgument;
 
@@ -266,9 +261,9 @@ Status ObjectPool::push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32
     const uint32_t off = static_cast<uint32_t>(v);
     const uint32_t i = div_.quotient(off);
     const uint8_t s = v >= 0 && i < cursor_ && i * slot_size_ == off ? ss::load(states_, i) : ss::kNever;
-    if (ss::kind(s) != mag) {
+    if (ss::kind(s) != mag) {  // the magazine (JS-writable memory) was written over
       if (st == Status::kOk) *bad = v;
-      st = Status::kInvalidHandle;
+      st = Status::kCorrupted;
       continue;
     }
     const uint8_t free_state = ss::with_kind(s, ss::kDepot);

@@ -97,7 +97,8 @@ class ObjectPool {
 
   /// Returns the slots at offsets in[0..n) from attachment `tag`'s magazine
   /// to the depot. Entries that are misaligned, out of range or not in that
-  /// magazine are skipped; the first is reported as kInvalidHandle in *bad.
+  /// magazine are skipped; the first is reported in *bad as kCorrupted (the
+  /// magazine is JS-writable memory; a SlabAllocator says the same).
   Status push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept;
 
   /// Returns every slot still in attachment `tag`'s magazine to the depot

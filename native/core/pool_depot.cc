@@ -21,27 +21,6 @@ Status PoolDepot::create(const ObjectPoolOptions& options, PageSource& source, P
   return Status::kOk;
 }
 
-PoolDepot* PoolDepot::acquire(uint32_t id) noexcept {
-  return static_cast<PoolDepot*>(share_registry::acquire(id, kShareKind));
-}
-
-bool PoolDepot::try_retain() noexcept {
-  int32_t r = refs_.load(std::memory_order_relaxed);
-  while (r > 0) {
-    if (refs_.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
-  }
-  return false;
-}
-
-void PoolDepot::release() noexcept {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  // Out of the registry first: an acquire() in flight holds the registry's
-  // lock, so it ends (failing to retain) before the depot goes.
-  if (id_ != 0) share_registry::remove(id_);
-  pool_->destroy();
-  delete this;
-}
-
 Status PoolDepot::open(uint32_t* tag) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   return attachments_.open(tag);
@@ -52,18 +31,11 @@ void PoolDepot::close(uint32_t tag) noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!attachments_.is_open(tag)) return;
     // A never-shared pool dies with its only attachment: no scan needed.
-    if (id_ != 0 || attachments_.open_count() > 1) pool_->reclaim(tag);
+    if (share_id() != 0 || attachments_.open_count() > 1) pool_->reclaim(tag);
     live_locked();
     attachments_.close(tag);
   }
   release();
-}
-
-uint32_t PoolDepot::share() noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (id_ == 0)
-    id_ = share_registry::add(kShareKind, this, [](void* p) noexcept { return static_cast<PoolDepot*>(p)->try_retain(); });
-  return id_;
 }
 
 Status PoolDepot::refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept {

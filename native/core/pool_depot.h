@@ -6,13 +6,11 @@
 // takes it once per batch, not once per slot.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <mutex>
 
 #include "attachments.h"
 #include "object_pool.h"
-#include "share_registry.h"
+#include "shared_depot.h"
 #include "status.h"
 
 namespace offheap {
@@ -27,16 +25,11 @@ struct PoolDepotStats {
   uint32_t attachments;    ///< open attachments (threads)
 };
 
-class PoolDepot final {
+class PoolDepot final : public SharedDepot<PoolDepot, 0x504F4F4C /* POOL */> {
  public:
-  static constexpr uint32_t kShareKind = 0x504F4F4C;  ///< 'POOL'
 
   /// A new pool with one reference (for the first attachment to own).
   static Status create(const ObjectPoolOptions& options, PageSource& source, PoolDepot** out) noexcept;
-
-  /// The depot filed under `id` by share(), with one more reference, or
-  /// nullptr once it is gone.
-  static PoolDepot* acquire(uint32_t id) noexcept;
 
   /// Opens an attachment: a tag for its magazine and counter block.
   /// kExhausted when slot_state::kMaxTags are open.
@@ -46,9 +39,6 @@ class PoolDepot final {
   /// (slots it handed out stay live), its counters join the totals, and its
   /// reference is released (the last one destroys the pool). Idempotent per tag.
   void close(uint32_t tag) noexcept;
-
-  /// Files the depot in the share registry (once) and returns its id.
-  uint32_t share() noexcept;
 
   /// Batch moves of slot offsets for tag's magazine; see ObjectPool::pop_batch / push_batch.
   Status refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept;
@@ -74,22 +64,19 @@ class PoolDepot final {
   Region* state_region() const noexcept { return pool_->state_region(); }
   size_t blocks_offset() const noexcept { return pool_->blocks_offset(); }
 
-  /// For the share registry: a reference unless the count reached zero.
-  bool try_retain() noexcept;
-  void release() noexcept;
-
  private:
+  friend class SharedDepot<PoolDepot, kShareKind>;
   explicit PoolDepot(ObjectPool* pool) noexcept : pool_(pool), attachments_(pool->counter_blocks()) {}
-  ~PoolDepot() { delete pool_; }
+  ~PoolDepot() {
+    pool_->destroy();
+    delete pool_;
+  }
   /// allocs - frees over every path; updates the peak. Needs the mutex.
   double live_locked() noexcept;
 
-  std::mutex mutex_;                ///< guards everything below but refs_
   ObjectPool* const pool_;          ///< the slots, free list and state table
   Attachments attachments_;         ///< tags and counter blocks
-  uint32_t id_ = 0;                 ///< share registry id, 0 until shared
   double peak_live_ = 0;            ///< most live slots seen
-  std::atomic<int32_t> refs_{1};    ///< one per open attachment (and per acquire in flight)
 };
 
 }  // namespace offheap

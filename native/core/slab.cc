@@ -98,7 +98,6 @@ void SlabAllocator::init_classes() {
 }
 
 SlabAllocator::~SlabAllocator() {
-  if (share_id_ != 0) share_registry::remove(share_id_);
   if (region_ != nullptr) {
     guards::asan_unpoison(region_->base(), region_->size());  // the range may be mapped again
     region_->destroy();
@@ -109,26 +108,6 @@ SlabAllocator::~SlabAllocator() {
     meta_->release();
   }
   std::free(slabs_);
-}
-
-bool SlabAllocator::try_retain() noexcept {
-  int32_t n = refs_.load(std::memory_order_relaxed);
-  while (n > 0) {
-    if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel)) return true;
-  }
-  return false;
-}
-
-void SlabAllocator::release() noexcept {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-}
-
-uint32_t SlabAllocator::share() noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (share_id_ == 0)
-    share_id_ = share_registry::add(kShareKind, this,
-                                    [](void* p) noexcept { return static_cast<SlabAllocator*>(p)->try_retain(); });
-  return share_id_;
 }
 
 // ---- slabs and lists ----
@@ -310,7 +289,7 @@ Status SlabAllocator::pop_from(uint32_t s, uint8_t to, uint32_t* off, uint32_t* 
         ? m.free_count == 1
         : link < (slab_bytes() >> kGranuleShift) && m.free_count > 1 &&
               states_.get(base + (size_t{link} << kGranuleShift)) == SlotState::kFree;
-    if (OFFHEAP_UNLIKELY(!link_ok || states_.get(o) != SlotState::kFree)) return cut_free_list(s, o, bad);
+    if (OFFHEAP_UNLIKELY(!link_ok || states_.get(o) != SlotState::kFree)) return recover_link(s, o, bad);
     guards::asan_unpoison(region_->base() + o, size);
     if (poison_ && OFFHEAP_UNLIKELY(!poison_intact(o, size, bad))) return Status::kUseAfterFree;
     m.free_head = link;
@@ -334,15 +313,36 @@ Status SlabAllocator::pop_from(uint32_t s, uint8_t to, uint32_t* off, uint32_t* 
   return Status::kOk;
 }
 
-OFFHEAP_NOINLINE Status SlabAllocator::cut_free_list(uint32_t slab, size_t off, uint32_t* bad) noexcept {
-  // The slots still on the list are lost (verify() keeps reporting them),
-  // but none is ever handed out twice and nothing outside the slab is touched.
-  SlabMeta& m = slabs_[slab];
-  m.free_head = kNil;
-  m.free_count = 0;
-  relist(slab);
+OFFHEAP_NOINLINE Status SlabAllocator::recover_link(uint32_t slab, size_t off, uint32_t* bad) noexcept {
+  rebuild_free_list(slab);
   *bad = static_cast<uint32_t>(off);
   return Status::kCorrupted;
+}
+
+void SlabAllocator::rebuild_free_list(uint32_t slab) noexcept {
+  // The state table is the truth (DESIGN.md section 7): every carved slot it
+  // calls free goes back on the list, whatever the links said, and the
+  // counts follow it. Nothing is lost, nothing handed out twice.
+  SlabMeta& m = slabs_[slab];
+  const size_t base = slab_offset(slab);
+  const uint32_t size = sizes_[m.cls];
+  uint32_t head = kNil, n = 0;
+  for (uint32_t i = m.carved; i-- > 0;) {
+    const size_t o = base + size_t{i} * size;
+    if (states_.get(o) != SlotState::kFree) continue;
+    uint8_t* p = region_->base() + o;
+    guards::asan_unpoison(p, kLinkBytes);
+    store_link(p, head);
+    head = static_cast<uint32_t>((o - base) >> kGranuleShift);
+    n++;
+  }
+  const uint32_t out = m.carved - n;
+  lists_[m.cls].out = lists_[m.cls].out - m.out + out;
+  out_bytes_ = out_bytes_ - uint64_t{m.out} * size + uint64_t{out} * size;
+  m.out = out;
+  m.free_head = head;
+  m.free_count = n;
+  relist(slab);
 }
 
 OFFHEAP_NOINLINE bool SlabAllocator::poison_intact(size_t off, uint32_t size, uint32_t* bad) noexcept {

@@ -31,7 +31,7 @@
 
 #include "magazine_block.h"
 #include "region.h"
-#include "share_registry.h"
+#include "shared_depot.h"
 #include "state_table.h"
 #include "status.h"
 
@@ -64,10 +64,15 @@ struct SlabStats {
   std::vector<SlabClassStats> classes;
 };
 
-class SlabAllocator final : public Depot {
+/// One row of SlabAllocator::live_allocations().
+struct LiveAllocation {
+  uint32_t offset;
+  uint32_t size;  ///< usable bytes, or the requested size where debug mode kept it
+};
+
+class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x534C4142 /* SLAB */> {
  public:
   using StateTable = BasicStateTable<4>;
-  static constexpr uint32_t kShareKind = 0x534C4142;  ///< 'SLAB'
   static constexpr uint32_t kGranuleShift = 4;  ///< classes are multiples of 16 bytes
   static constexpr uint32_t kGranule = 1u << kGranuleShift;
   static constexpr uint32_t kMaxClasses = 250;  ///< class ids 1..250 fit a state byte
@@ -83,14 +88,8 @@ class SlabAllocator final : public Depot {
   /// reference. kInvalidArgument for a bad config, kOsFailure when refused.
   static Status create(const SlabConfig& config, PageSource& source, SlabAllocator** out) noexcept;
 
-  /// References: each attachment (thread) holds one. The last release gives
-  /// every page back, and the regions stay mapped while ArrayBuffers hold them.
-  void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-  /// Takes a reference unless the allocator is already going away.
-  bool try_retain() noexcept;
-  void release() noexcept;
-  /// Registers the allocator for attach() from other threads; returns its id.
-  uint32_t share() noexcept;
+  // References (SharedDepot): each attachment (thread) holds one. The last
+  // release gives every page back; the regions stay mapped while ArrayBuffers hold them.
 
   // ---- geometry (immutable after create) ----
   Region* region() const noexcept { return region_; }
@@ -134,6 +133,8 @@ class SlabAllocator final : public Depot {
   /// The start of the slot (or large run) holding byte `off` (debug messages
   /// name the allocation a bad byte belongs to); `off` itself when none does.
   uint32_t slot_of(uint32_t off) noexcept;
+  /// Every live allocation, of every thread, in offset order (leaks()).
+  void live_allocations(std::vector<LiveAllocation>* out) noexcept;
   /// Gives back every empty slab of every class; *released = committed bytes
   /// given back. kOsFailure when the OS refused (those slabs stay empty).
   Status trim(size_t* released) noexcept;
@@ -159,6 +160,7 @@ class SlabAllocator final : public Depot {
       return (x & ((1u << shift) - 1)) == 0 && (x >> shift) * inverse <= limit;
     }
   };
+  friend class SharedDepot<SlabAllocator, kShareKind>;
   SlabAllocator() = default;
   ~SlabAllocator();
 
@@ -169,7 +171,10 @@ class SlabAllocator final : public Depot {
   uint32_t take_slab(uint32_t cls) noexcept;
   bool release_slab(uint32_t slab) noexcept;
   void init_classes();
-  Status cut_free_list(uint32_t slab, size_t off, uint32_t* bad) noexcept;
+  /// A bad link at `off`: rebuilds the slab's free list, *bad = off, kCorrupted.
+  Status recover_link(uint32_t slab, size_t off, uint32_t* bad) noexcept;
+  /// Rebuilds a slab's free list (and counts) from the state table after a bad link.
+  void rebuild_free_list(uint32_t slab) noexcept;
   bool poison_intact(size_t off, uint32_t size, uint32_t* bad) noexcept;
   Status classify_locked(uint32_t off) noexcept;
   void list_push(uint8_t list, uint32_t cls, uint32_t slab) noexcept;
@@ -191,9 +196,6 @@ class SlabAllocator final : public Depot {
   Status verify_slab(uint32_t slab, uint32_t* bad) noexcept;
   Status verify_lists(const std::vector<uint64_t>& homes, const std::vector<uint64_t>& home_out, uint32_t* bad) noexcept;
 
-  std::mutex mutex_;
-  std::atomic<int32_t> refs_{1};
-  uint32_t share_id_ = 0;             ///< registry id once shared (mutex_)
   Region* region_ = nullptr;
   Region* meta_ = nullptr;
   StateTable states_;

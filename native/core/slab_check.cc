@@ -44,6 +44,28 @@ Status SlabAllocator::usable_size(uint32_t off, size_t* out) noexcept {
   return Status::kOk;
 }
 
+void SlabAllocator::live_allocations(std::vector<LiveAllocation>* out) noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  out->clear();
+  const auto size_of = [this](uint32_t off, size_t usable) {
+    auto it = requested_.find(off);
+    return it != requested_.end() ? it->second : static_cast<uint32_t>(usable);
+  };
+  for (uint32_t s = 0; s < slab_count_; ++s) {
+    const SlabMeta& m = slabs_[s];
+    const auto base = static_cast<uint32_t>(slab_offset(s));
+    if (m.list == kListLarge) {
+      out->push_back({base, size_of(base, m.bytes)});
+    } else if (m.list != kListNone && m.list != kListLargeTail) {
+      const uint32_t size = sizes_[m.cls];
+      for (uint32_t i = 0; i < m.carved; ++i) {
+        const uint32_t off = base + i * size;
+        if (states_.get(off) == m.cls + 1) out->push_back({off, size_of(off, size)});
+      }
+    }
+  }
+}
+
 uint32_t SlabAllocator::slot_of(uint32_t off) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   if (off >= region_->size()) return off;
@@ -213,7 +235,7 @@ Status SlabAllocator::verify_slab(uint32_t s, uint32_t* bad) noexcept {
     *bad = static_cast<uint32_t>(base + x);
     if (++steps > m.free_count || x >= size_t{m.carved} * size || !divisors_[m.cls].divides(static_cast<uint32_t>(x)) ||
         states_.get(base + x) != SlotState::kFree)
-      return Status::kCorrupted;
+      return recover_link(s, base + x, bad);
     uint8_t* p = region_->base() + base + x;
     if (poison_) {
       guards::asan_unpoison(p, size);
@@ -227,7 +249,7 @@ Status SlabAllocator::verify_slab(uint32_t s, uint32_t* bad) noexcept {
     g = load_link(p);
   }
   *bad = static_cast<uint32_t>(base);
-  if (steps != m.free_count) return Status::kCorrupted;
+  if (steps != m.free_count) return recover_link(s, base, bad);
   // Every carved slot's state agrees with the counts; nothing past the carve.
   uint32_t free = 0, out = 0;
   for (uint32_t i = 0; i < m.carved; ++i) {

@@ -1,4 +1,4 @@
-// Tests of the core arena: alignment, exhaustion, marks, reset with retain,
+// Tests of the core arena: alignment, exhaustion, rewinds, reset with retain,
 // hostile shared words, debug guards, and a failing page source.
 #include <cstring>
 #include <fstream>
@@ -134,78 +134,38 @@ TEST(arena_commits_in_chunks) {
   CHECK(a->verify() == Status::kOk);
 }
 
-// Marks nest; rolling back frees exactly what came after; a mark can be
-// rolled back to twice; marks taken after it die with it.
-TEST(arena_rollback_nested_and_repeated) {
+// Rewinds nest: back to a recorded (cursor, count) frees exactly what came
+// after, the same position can be rewound to twice, and a rewind further
+// down frees the rest. (JavaScript keeps the marks; this is what they do.)
+TEST(arena_rewind_nested_and_repeated) {
   Fixture a(MiB);
   REQUIRE(a.arena);
   a->alloc(100, 1);
-  uint64_t outer = 0, inner = 0;
-  REQUIRE(a->mark(&outer) == Status::kOk);
   a->alloc(50, 1);
-  REQUIRE(a->mark(&inner) == Status::kOk);
   a->alloc(25, 1);
   CHECK_EQ(a.state.cursor, 175);
-  CHECK(a->rollback(inner) == Status::kOk);
+  CHECK(a->rewind(150, 2) == Status::kOk);
   CHECK_EQ(a.state.cursor, 150);
   a->alloc(10, 1);
-  CHECK(a->rollback(inner) == Status::kOk);  // again, same position
+  CHECK(a->rewind(150, 2) == Status::kOk);  // again, same position
   CHECK_EQ(a.state.cursor, 150);
-  CHECK(a->rollback(outer) == Status::kOk);
+  CHECK(a->rewind(100, 1) == Status::kOk);
   CHECK_EQ(a.state.cursor, 100);
   CHECK_EQ(a->stats().live_count, 1u);
   CHECK_EQ(a->stats().free_count, 3u);
   CHECK_EQ(a->stats().alloc_count, 4u);
-  // inner died with the rollback to outer, even once the cursor passes it again
-  a->alloc(200, 1);
-  CHECK(a->rollback(inner) == Status::kInvalidHandle);
-  CHECK_EQ(a.state.cursor, 300);
-  CHECK(a->rollback(outer, /*release=*/true) == Status::kOk);
-  CHECK(a->rollback(outer) == Status::kInvalidHandle);  // released
-  CHECK_EQ(a->stats().marks, 0u);
+  CHECK(a->verify() == Status::kOk);
 }
 
-// A mark from before a reset, from another arena, or a made-up number is refused.
-TEST(arena_rollback_refuses_dead_foreign_and_garbage_marks) {
-  Fixture a(MiB), b(MiB);
-  REQUIRE(a.arena && b.arena);
-  uint64_t m = 0, other = 0;
-  a->alloc(10, 1);
-  REQUIRE(a->mark(&m) == Status::kOk);
-  REQUIRE(b->mark(&other) == Status::kOk);
-  CHECK(a->rollback(other) == Status::kInvalidHandle);
-  CHECK(a->rollback(0) == Status::kInvalidHandle);
-  CHECK(a->rollback(10) == Status::kInvalidHandle);
-  CHECK(a->rollback(m + 1000) == Status::kInvalidHandle);
-  CHECK(a->reset() == Status::kOk);
-  a->alloc(50, 1);
-  CHECK(a->rollback(m) == Status::kInvalidHandle);  // from before the reset
-  CHECK_EQ(a.state.cursor, 50);
-  CHECK(m < (uint64_t{1} << 53));  // a JS safe integer
-}
-
-// A cursor overwritten below a live mark must not move the cursor up.
-TEST(arena_rollback_refuses_mark_above_cursor) {
+// A position above the cursor (or a count above the live one) is refused: a
+// cursor overwritten below a recorded position must not move the cursor up.
+TEST(arena_rewind_refuses_positions_above_cursor) {
   Fixture a(MiB);
   REQUIRE(a.arena);
   a->alloc(100, 1);
-  uint64_t m = 0;
-  REQUIRE(a->mark(&m) == Status::kOk);
   a.state.cursor = 40;  // JavaScript scribbled on the shared word
-  CHECK(a->rollback(m) == Status::kInvalidHandle);
+  CHECK(a->rewind(100, 1) == Status::kInvalidHandle);
   CHECK_EQ(a.state.cursor, 40);
-}
-
-// The mark stack is bounded.
-TEST(arena_marks_are_bounded) {
-  Fixture a(MiB);
-  REQUIRE(a.arena);
-  uint64_t m = 0, first = 0;
-  REQUIRE(a->mark(&first) == Status::kOk);
-  for (size_t i = 1; i < Arena::kMaxMarks; ++i) REQUIRE(a->mark(&m) == Status::kOk);
-  CHECK(a->mark(&m) == Status::kExhausted);
-  CHECK(a->rollback(first, true) == Status::kOk);
-  CHECK(a->mark(&m) == Status::kOk);
 }
 
 // Reset keeps retain_bytes of pages and returns the rest to the OS, with
@@ -312,10 +272,8 @@ TEST(arena_destroy) {
   CHECK(a->destroyed());
   CHECK(a->alloc(64, 16) == nullptr);
   CHECK(a->status() == Status::kDestroyed);
-  uint64_t m = 0;
   size_t off = 0;
-  CHECK(a->mark(&m) == Status::kDestroyed);
-  CHECK(a->rollback(m) == Status::kDestroyed);
+  CHECK(a->rewind(0, 0) == Status::kDestroyed);
   CHECK(a->reset() == Status::kDestroyed);
   CHECK(a->verify() == Status::kDestroyed);
   CHECK(a->allocate(1, 1, false, &off) == Status::kDestroyed);
@@ -348,16 +306,16 @@ TEST(arena_debug_red_zone_overflow) {
   REQUIRE(a.arena);
   uint8_t* base = a->region()->base();
   size_t off = 0, victim = 0;
-  uint64_t m = 0;
   REQUIRE(a->allocate(32, 16, false, &off) == Status::kOk);
-  REQUIRE(a->mark(&m) == Status::kOk);
+  const auto mark_cursor = static_cast<size_t>(a.state.cursor);
+  const uint32_t mark_count = a.state.count;
   REQUIRE(a->allocate(20, 16, false, &victim) == Status::kOk);
   base[victim + 20] = 1;  // one byte past the end
   CHECK(a->verify() == Status::kOverflow);
   CHECK_EQ(a->fault().offset, victim);
   CHECK_EQ(a->fault().at, victim + 20);
   CHECK_EQ(a->fault().found, 1);
-  CHECK(a->rollback(m) == Status::kOverflow);
+  CHECK(a->rewind(mark_cursor, mark_count) == Status::kOverflow);
   CHECK_EQ(a->fault().offset, victim);
   CHECK_EQ(static_cast<size_t>(a.state.cursor), off + 32 + 16);  // rolled back anyway
   CHECK(a->verify() == Status::kOk);
@@ -375,10 +333,8 @@ TEST(arena_debug_use_after_release) {
   REQUIRE(a.arena);
   uint8_t* base = a->region()->base();
   size_t off = 0;
-  uint64_t m = 0;
-  REQUIRE(a->mark(&m) == Status::kOk);
   REQUIRE(a->allocate(64, 16, false, &off) == Status::kOk);
-  CHECK(a->rollback(m) == Status::kOk);
+  CHECK(a->rewind(0, 0) == Status::kOk);
   guards::asan_unpoison(base + off, 64);  // JS reads and writes where ASan cannot see
   for (size_t i = 0; i < 64; ++i) CHECK_EQ(base[off + i], 0xDF);
   base[off + 40] = 7;  // a stale pointer writes after the rollback
@@ -460,19 +416,16 @@ TEST(arena_counts_rollbacks_done_through_the_shared_words) {
   CHECK(a->stats().peak <= a->capacity());
 }
 
-// rewind() is rollback without a mark: down only, and it kills marks above.
+// rewind() goes down only.
 TEST(arena_rewind) {
   Fixture a(MiB);
   REQUIRE(a.arena);
   a->alloc(100, 1);
-  uint64_t m = 0;
-  REQUIRE(a->mark(&m) == Status::kOk);
   a->alloc(100, 1);
   CHECK(a->rewind(300, 2) == Status::kInvalidHandle);  // above the cursor
   CHECK(a->rewind(150, 5) == Status::kInvalidHandle);  // more live than there are
   CHECK(a->rewind(50, 1) == Status::kOk);
   CHECK_EQ(a.state.cursor, 50);
-  CHECK(a->rollback(m) == Status::kInvalidHandle);  // its position was freed
   CHECK_EQ(a->stats().free_count, 1u);
 }
 

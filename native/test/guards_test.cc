@@ -30,13 +30,11 @@ void arena_case(bool debug) {
   ArenaState state;
   Arena* a = nullptr;
   REQUIRE(Arena::create(o, PageSource::system(), &state, &a) == Status::kOk);
-  uint64_t m = 0;
-  REQUIRE(a->mark(&m) == Status::kOk);
   size_t off = 0;
   REQUIRE(a->allocate(64, 16, false, &off) == Status::kOk);
   const uint8_t* p = a->region()->base() + off;
   CHECK(usable(p, 64));
-  CHECK(a->rollback(m) == Status::kOk);
+  CHECK(a->rewind(0, 0) == Status::kOk);
   CHECK(poisoned(p));
   CHECK(poisoned(p + 63));
   // Reused memory is addressable again (debug mode checks its poison on the way).

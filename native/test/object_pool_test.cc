@@ -325,10 +325,10 @@ TEST(pool_batches_and_reclaim) {
     CHECK_EQ(p->states()[mag[k] / 16], ss::magazine(3));
   }
   int32_t bad_entry = 0;
-  CHECK(p->push_batch(4, mag, 1, &bad_entry) == Status::kInvalidHandle);  // other tag's
+  CHECK(p->push_batch(4, mag, 1, &bad_entry) == Status::kCorrupted);  // other tag's
   CHECK_EQ(bad_entry, mag[0]);
   int32_t junk[4] = {-16, 1600, mag[1] + 8, mag[0]};
-  CHECK(p->push_batch(3, junk, 4, &bad_entry) == Status::kInvalidHandle);
+  CHECK(p->push_batch(3, junk, 4, &bad_entry) == Status::kCorrupted);
   CHECK_EQ(bad_entry, -16);
   CHECK_EQ(ss::kind(p->states()[mag[0] / 16]), ss::kDepot);  // the valid one moved
   REQUIRE(p->push_batch(3, mag + 1, 15, &bad_entry) == Status::kOk);

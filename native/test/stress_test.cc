@@ -1,6 +1,6 @@
 // Randomized stress driver for the core under ASan + UBSan: random
 // operations on Arena, ObjectPool and SlabAllocator (wrong calls included:
-// double frees, foreign and interior offsets, dead marks) checked against a
+// double frees, foreign and interior offsets, refused rewinds) checked against a
 // shadow model (no overlap, every live allocation keeps its pattern, counts
 // exact, the exact Status of each misuse), then threads on the pool depot and
 // the slab with owner tags in every allocation.
@@ -20,7 +20,7 @@
 #include "../core/object_pool.h"
 #include "../core/pool_depot.h"
 #include "../core/slab.h"
-#include "../core/slab_cache.h"
+#include "../bench/slab_cache.h"
 #include "test.h"
 
 using namespace offheap;
@@ -73,7 +73,7 @@ bool intact(const uint8_t* base, const std::vector<std::pair<size_t, Block>>& li
 
 }  // namespace
 
-// Arena: alloc / mark / rollback (live and dead marks) / reset(retain) /
+// Arena: alloc / rewind to recorded marks (and to refused positions) / reset(retain) /
 // verify against a model cursor, count and the bytes of every allocation.
 TEST(stress_arena_model) {
   ArenaState state{};
@@ -83,9 +83,8 @@ TEST(stress_arena_model) {
   REQUIRE(Arena::create(o, PageSource::system(), &state, &a) == Status::kOk);
   std::mt19937 rng(seed());
   std::vector<std::pair<size_t, Block>> live;
-  struct Mark { uint64_t id; size_t cursor; size_t count; };
+  struct Mark { size_t cursor; size_t count; };  // what the facade records
   std::vector<Mark> marks;
-  std::vector<uint64_t> dead;
   size_t cursor = 0;
   uint32_t ids = 0;
   const uint64_t n = ops();
@@ -108,24 +107,21 @@ TEST(stress_arena_model) {
         cursor = off + size;
       }
     } else if (op < 70) {
-      uint64_t m;
-      REQUIRE(a->mark(&m) == Status::kOk);
-      marks.push_back({m, cursor, live.size()});
+      marks.push_back({cursor, live.size()});
     } else if (op < 82 && !marks.empty()) {
       const size_t k = rng() % marks.size();
-      REQUIRE(a->rollback(marks[k].id) == Status::kOk);
-      for (size_t j = k + 1; j < marks.size(); ++j) dead.push_back(marks[j].id);
+      REQUIRE(a->rewind(marks[k].cursor, static_cast<uint32_t>(marks[k].count)) == Status::kOk);
       marks.resize(k + 1);
       cursor = marks[k].cursor;
       live.resize(marks[k].count);
-    } else if (op < 86 && !dead.empty()) {
-      CHECK(a->rollback(dead[rng() % dead.size()]) == Status::kInvalidHandle);
+    } else if (op < 86) {
+      // A position above the cursor (a mark that died, or garbage) is refused.
+      CHECK(a->rewind(cursor + 1 + rng() % 4096, static_cast<uint32_t>(live.size())) == Status::kInvalidHandle);
     } else if (op < 88) {
-      CHECK(a->rollback(rng() | (uint64_t{1} << 52)) == Status::kInvalidHandle);  // garbage mark
+      CHECK(a->rewind(cursor, static_cast<uint32_t>(live.size() + 1 + rng() % 100)) == Status::kInvalidHandle);
     } else if (op < 91) {
       const size_t retain = rng() % 2 ? SIZE_MAX : rng() % (256 * KiB);
       REQUIRE(a->reset(retain) == Status::kOk);
-      for (const Mark& m : marks) dead.push_back(m.id);
       marks.clear();
       live.clear();
       cursor = 0;
@@ -136,7 +132,6 @@ TEST(stress_arena_model) {
       size_t off;
       CHECK(a->allocate(size_t{1} << 31, 16, false, &off) != Status::kOk);  // out of range: refused, nothing moves
     }
-    if (dead.size() > 4096) dead.erase(dead.begin(), dead.begin() + 2048);
     CHECK_EQ(a->stats().used, cursor);
     CHECK_EQ(a->stats().live_count, live.size());
     if (i % check_every() == 0) CHECK(intact(a->region()->base(), live));

@@ -1,4 +1,4 @@
-// SlabCache: one thread's magazines over a SlabAllocator, in C++. It is the
+// SlabCache (tests and the native benchmark; not part of the addon): one thread's magazines over a SlabAllocator, in C++. It is the
 // native mirror of the JavaScript fast path (lib/slab.ts), step for step:
 //   alloc: size -> class id (one table read), pop the class's magazine, write
 //          the id into the slot's state byte;
@@ -16,9 +16,9 @@
 #include <atomic>
 #include <cstdlib>
 
-#include "guards.h"
-#include "magazine_block.h"
-#include "slab.h"
+#include "../core/guards.h"
+#include "../core/magazine_block.h"
+#include "../core/slab.h"
 
 namespace offheap {
 
