@@ -39,7 +39,7 @@ export interface ObjectPoolOptions<S extends LayoutSpec = LayoutSpec> {
   slotSize?: number;
   /** The records the slots hold (see layout()): slotSize and align default from it, and record() makes cursors of it. */
   layout?: Layout<S>;
-  /** Handles carry a generation, so a handle whose slot was freed and reused is refused (see README "Records"). Default false. */
+  /** Handles carry a generation, so a handle whose slot was freed and reused is refused (see docs/records.md). Default false. */
   generational?: boolean;
   /** Most slots ever live; capacity * slotSize at most 2 GiB. */
   capacity: number;
@@ -224,7 +224,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     return this.layout_;
   }
 
-  /** In a generational pool: handle bits for the generation (see README "Records"); 0 otherwise. */
+  /** In a generational pool: handle bits for the generation (see docs/records.md); 0 otherwise. */
   get generationBits(): number {
     return this.generations_?.generationBits ?? 0;
   }

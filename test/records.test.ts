@@ -410,14 +410,16 @@ describe('generational: true', () => {
       p.at(h2).id = 2;
       let stale = 'accepted';
       try { p.at(w.h1); } catch (e) { stale = e.code; }
-      parentPort.postMessage({ before, h2, stale, size: pool.record().layout.size });
+      const size = pool.record().layout.size;
       pool.destroy();
+      parentPort.postMessage({ before, h2, stale, size });
     `, { eval: true, workerData: { lib: workerLib(), d, h1 } });
     const msg = await new Promise<{ before: number; h2: number; stale: string; size: number }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`worker exited (${code}) before its message`)));
     });
-    await new Promise((r) => worker.once('exit', r));
+    await worker.terminate(); // its pool is destroyed already; nothing is left for it to do
     expect(msg.before).toBe(1);
     expect(msg.stale).toBe('ERR_OFFHEAP_USE_AFTER_FREE');
     expect(msg.size).toBe(Point.size);
@@ -427,7 +429,7 @@ describe('generational: true', () => {
     expectCode(() => pool.freeHandle(h1), 'ERR_OFFHEAP_DOUBLE_FREE', OffheapError);
     pool.freeHandle(msg.h2);
     pool.destroy();
-  });
+  }, 180_000);
 
   it('refuses a descriptor whose generation table is not the pool\'s', () => {
     const pool = new ObjectPool({ slotSize: 8, capacity: 4, generational: true });
