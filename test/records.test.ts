@@ -172,6 +172,32 @@ describe('cursors', () => {
     pool.destroy();
   });
 
+  it('a cursor before its first at() points nowhere: reads give undefined, writes reach no record', () => {
+    const pool = new ObjectPool({ layout: Point, capacity: 4 });
+    const h = pool.allocHandle();
+    new Uint8Array(pool.buffer, h, Point.size).fill(0x11);
+    const p = pool.record();
+    expect(p.x).toBe(undefined);
+    expect(p.i8).toBe(undefined);
+    expect(p.name).toBe('');
+    p.x = 5;
+    p.id = 6;
+    p.i8 = 7;
+    expect(() => { p.name = 'x'; }).toThrow(RangeError);
+    expect(new Uint8Array(pool.buffer, h, Point.size).every((b) => b === 0x11)).toBe(true);
+    pool.destroy();
+  });
+
+  it('util.inspect shows the record\'s fields', async () => {
+    const { inspect } = await import('node:util');
+    const pool = new ObjectPool({ layout: Pos, capacity: 4 });
+    const c = pool.record().at(pool.allocHandle());
+    c.a = 1;
+    c.b = 2;
+    expect(inspect(c)).toBe('Record { a: 1, b: 2 }');
+    pool.destroy();
+  });
+
   it('bigint fields refuse numbers (no silent conversion)', () => {
     const pool = new ObjectPool({ layout: Point, capacity: 4 });
     const p = pool.record().at(pool.allocHandle());
