@@ -4,7 +4,7 @@
  * for module-level stats(). Allocator logic lives in the subclasses.
  */
 import { offheapError } from './errors';
-import { native, type NativeHandle } from './native';
+import type { NativeHandle } from './native';
 import { register, unregister, type AllocatorStats, type Registered } from './registry';
 import { validateString } from './validate';
 import { RegionViews } from './view';
@@ -34,7 +34,7 @@ export abstract class AllocatorBase implements Registered, Disposable {
 
   /**
    * The region's ArrayBuffer: handles are byte offsets into it. Valid until
-   * destroy(); afterwards it is detached (byteLength 0). It spans the whole
+   * destroy(); afterwards an empty ArrayBuffer (byteLength 0). It spans the whole
    * reservation: structuredClone / postMessage of it copy every byte of it
    * (pass handles, or share() / attach(), to other threads instead).
    */
@@ -70,21 +70,23 @@ export abstract class AllocatorBase implements Registered, Disposable {
 
   /**
    * Frees everything at once: the pages go back to the OS, every view this
-   * thread made is detached (byteLength 0) and every later call throws
-   * ERR_OFFHEAP_DESTROYED. Calling it again does nothing. The address range
-   * stays reserved until the last ArrayBuffer over it is collected, so I/O
-   * still writing into a view lands in these (given back) pages only.
+   * thread made reads zeros from now on (views are not detached: Node's I/O
+   * may still hold one), `buffer` is an empty ArrayBuffer, and every later
+   * call throws ERR_OFFHEAP_DESTROYED. Calling it again does nothing. The
+   * address range stays reserved until the last ArrayBuffer over it is
+   * collected, so I/O still writing into a view lands in these given-back
+   * pages only, never in another allocator's memory.
    */
   destroy(): void {
     const h = this.handle_;
     if (h === null) return;
     this.onDestroy(h);
     this.handle_ = null;
-    this.regionViews_.detachAll();
-    native.detachBuffer(this.buffer_);
-    // Detaching is not releasing: the range stays reserved while the
-    // ArrayBuffer object lives. Let go of it, so only views someone still
-    // holds (I/O in flight, a stale reference) keep the range reserved.
+    // No view is detached: Node's I/O may hold one (zlib, for one, aborts
+    // the process when a queued Buffer is detached under it). The pages are
+    // gone (views read zeros) and the range stays reserved until the last
+    // ArrayBuffer over it is collected; the allocator lets go of its own.
+    this.regionViews_.forget();
     this.buffer_ = new ArrayBuffer(0);
     unregister(this);
   }

@@ -492,7 +492,8 @@ export class Arena extends AllocatorBase {
     native.arenaDestroy(handle);
     this.marks_.length = 0;
     this.final_ = { ...native.arenaStats(handle), marks: 0 };
-    if (this.debug.enabled) this.dropRecords_(0);
+    // Views are not detached at destroy (I/O may hold one): they read zeros.
+    this.records_.length = 0;
   }
 
   /**

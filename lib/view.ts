@@ -19,9 +19,9 @@
  *   allocation gets an ArrayBuffer of exactly its own range. So what travels
  *   with a cloned view is at most 64 KiB, or the view's own bytes.
  * - Every such ArrayBuffer keeps the region mapped while it lives (see
- *   RegionSliceBuffer in native/binding/common.h), so destroy() may detach
- *   them: a write by Node's threadpool into a view it still holds lands in
- *   the destroyed allocator's own pages, never in another allocator's.
+ *   RegionSliceBuffer in native/binding/common.h). destroy() detaches none
+ *   of them: a write by Node's threadpool into a view it still holds lands in
+ *   the destroyed allocator's own (given back) pages, never in another's.
  * - Under the v8 backing (offheap.backing === 'v8', DESIGN.md section 11)
  *   V8 owns the region's memory and N-API cannot make an ArrayBuffer over
  *   part of it: every view is then a slice of one Buffer over the region's
@@ -131,9 +131,6 @@ class ViewMark extends Adopt {
 export class RegionViews {
   /** One Buffer over each window made so far, by window index. */
   private readonly windows_: (Buffer | undefined)[] = [];
-  /** ArrayBuffers of large allocations, detached with the windows. */
-  private large_: WeakRef<ArrayBuffer>[] = [];
-  private pruneAt_ = 64;
   private readonly detached_ = new WeakSet<ArrayBuffer>();
 
   /**
@@ -173,7 +170,7 @@ export class RegionViews {
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
       return v;
     }
-    const v = makeView(this.largeSlice_(offset, length), 0, length);
+    const v = makeView(this.slice_(offset, length), 0, length);
     if (this.mark_) new ViewMark(v, this, offset);
     return v;
   }
@@ -230,15 +227,12 @@ export class RegionViews {
     native.detachBuffer(ab);
   }
 
-  /** destroy(): every ArrayBuffer made here is detached (views read as empty); later view() calls throw. */
-  detachAll(): void {
-    for (const w of this.windows_) if (w !== undefined) native.detachBuffer(w.buffer as ArrayBuffer);
-    for (const ref of this.large_) {
-      const ab = ref.deref();
-      if (ab !== undefined) native.detachBuffer(ab);
-    }
+  /**
+   * destroy(): lets go of every window (nothing is detached: a view Node's
+   * I/O holds must stay valid); later view() calls throw.
+   */
+  forget(): void {
     this.windows_.length = 0;
-    this.large_ = [];
     this.handle_ = null;
     if (this.whole_ !== undefined) {
       native.detachBuffer(this.whole_.buffer as ArrayBuffer); // left alone while V8's memory is in use
@@ -252,16 +246,6 @@ export class RegionViews {
     const w = makeView(this.slice_(base, length), 0, length);
     this.windows_[i] = w;
     return w;
-  }
-
-  private largeSlice_(offset: number, length: number): ArrayBuffer {
-    const ab = this.slice_(offset, length);
-    this.large_.push(new WeakRef(ab));
-    if (this.large_.length >= this.pruneAt_) {
-      this.large_ = this.large_.filter((r) => r.deref() !== undefined);
-      this.pruneAt_ = Math.max(64, this.large_.length * 2);
-    }
-    return ab;
   }
 
   private slice_(offset: number, length: number): ArrayBuffer {

@@ -21,7 +21,7 @@ type Mode = 'debug' | 'release';
 type AnyAllocator = Arena | ObjectPool | SlabAllocator;
 
 /** What a cell expects: an error code, a detached view, a leak report, or release mode's silence. */
-type Outcome = `ERR_OFFHEAP_${string}` | 'detached' | 'reported' | typeof UNGUARDED;
+type Outcome = `ERR_OFFHEAP_${string}` | 'detached' | 'zeros' | 'reported' | typeof UNGUARDED;
 const UNGUARDED = 'not a release guard (silent)';
 
 /** A cell: sets the misuse up on a fresh allocator and returns what detects it. */
@@ -267,18 +267,18 @@ const MATRIX: Record<string, Row> = {
     ObjectPool: NO_ROLLBACK,
     SlabAllocator: NO_ROLLBACK,
   },
-  'stale view after destroy: detached': {
-    Arena: { debug: 'detached', release: 'detached', provoke: arena((a) => {
+  'stale view after destroy: reads zeros': {
+    Arena: { debug: 'zeros', release: 'zeros', provoke: arena((a) => {
       const b = a.alloc(64);
       a.destroy();
       return b;
     }) },
-    ObjectPool: { debug: 'detached', release: 'detached', provoke: pool((p) => {
+    ObjectPool: { debug: 'zeros', release: 'zeros', provoke: pool((p) => {
       const b = p.alloc();
       p.destroy();
       return b;
     }) },
-    SlabAllocator: { debug: 'detached', release: 'detached', provoke: slab((s) => {
+    SlabAllocator: { debug: 'zeros', release: 'zeros', provoke: slab((s) => {
       const b = s.alloc(48);
       s.destroy();
       return b;
@@ -428,6 +428,7 @@ describe('guards detection matrix', () => {
           const probe = cell.provoke(a as never, mode);
           if (probe instanceof Uint8Array) {
             if (want === 'detached') expect(probe.byteLength).toBe(0);
+            else if (want === 'zeros') expect(probe.byteLength > 0 && probe.every((x) => x === 0)).toBe(true);
             else expect(probe.byteLength).toBeGreaterThan(0); // release views are plain views of `buffer`
             return;
           }

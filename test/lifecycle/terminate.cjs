@@ -3,9 +3,12 @@
 // allocator kind that crosses into native code (constructors, attach(),
 // stats(), toPrometheus(), large slab allocations, reset, trim, destroy ...)
 // while the main thread terminates it after a few milliseconds, or the worker
-// calls process.exit() itself. The main thread's own allocations (sentinels)
-// must keep their bytes. Prints one JSON line: { rounds, workers, foreign }.
-//   node terminate.cjs <terminate|worker-exit> <rounds> <workersPerRound> [debug:0|1]
+// calls process.exit() itself, or the main thread calls process.exit() while
+// they churn (main-exit: the process must end with code 0, and the line
+// printed just before exiting shows the sentinels intact). The main thread's
+// own allocations (sentinels) must keep their bytes.
+// Prints one JSON line: { rounds, workers, exited, foreign }.
+//   node terminate.cjs <terminate|worker-exit|main-exit> <rounds> <workersPerRound> [debug:0|1]
 'use strict';
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
 const offheap = require('../../dist/cjs/index.js');
@@ -37,6 +40,26 @@ if (isMainThread) {
       }
     }
   });
+  const foreignBytes = () => {
+    let foreign = 0;
+    for (const { b, v } of sentinels) for (const x of b) if (x !== v) foreign++;
+    return foreign;
+  };
+  if (mode === 'main-exit') {
+    // Workers churn until the main thread exits the process under them.
+    for (let k = 0; k < perRound; k++) {
+      const w = new Worker(__filename, { workerData: { poolD, slabD, mode, seed: k, debug } });
+      workers++;
+      w.on('error', (e) => { console.error('worker error', e); process.exitCode = 2; });
+      if (k === perRound - 1) {
+        w.once('message', () => setTimeout(() => {
+          console.log(JSON.stringify({ rounds: 1, workers, exited, foreign: foreignBytes() }));
+          process.exit(0);
+        }, 20));
+      }
+    }
+    return;
+  }
   (async () => {
     for (let r = 0; r < rounds; r++) {
       await runRound(r);
@@ -46,16 +69,14 @@ if (isMainThread) {
       stats();
       toPrometheus();
     }
-    let foreign = 0;
-    for (const { b, v } of sentinels) for (const x of b) if (x !== v) foreign++;
-    console.log(JSON.stringify({ rounds, workers, exited, foreign }));
+    console.log(JSON.stringify({ rounds, workers, exited, foreign: foreignBytes() }));
   })();
 } else {
   const { poolD, slabD, mode, seed, debug } = workerData;
   const dbg = debug === 1 ? true : undefined;
   parentPort.postMessage('started');
   let n = seed;
-  const deadline = Date.now() + (mode === 'terminate' ? 2000 : 5 + (seed % 7) * 3);
+  const deadline = Date.now() + (mode === 'worker-exit' ? 5 + (seed % 7) * 3 : 60_000);
   // eslint-disable-next-line no-constant-condition
   for (;;) {
     n++;
