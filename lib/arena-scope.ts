@@ -47,9 +47,13 @@ export function currentArena(): Arena {
 
 /** Lends arenas to requests, one per run(), and recycles them. */
 export class ArenaScope implements Disposable {
+  /** The scope's name; its arenas are named `<name>/<k>`. */
   readonly name: string;
+  /** maxBytes of each arena. */
   readonly maxBytes: number;
+  /** Most idle arenas kept for reuse. */
   readonly keep: number;
+  /** An arena with more committed bytes than this when its run ends is destroyed, not kept. */
   readonly maxRetainedBytes: number;
   private readonly align_: number | undefined;
   private readonly debug_: boolean | DebugOptions | undefined;
@@ -161,7 +165,16 @@ export class ArenaScope implements Disposable {
   }
 
   /** Counters: arenas created, destroyed on return (too big or too many), idle, lent. */
-  stats(): { created: number; dropped: number; idle: number; lent: number } {
+  stats(): {
+    /** Arenas made since the scope was. */
+    created: number;
+    /** Arenas destroyed when they came back (too many idle, or too much committed). */
+    dropped: number;
+    /** Arenas waiting for the next run(). */
+    idle: number;
+    /** Arenas lent to runs that have not finished. */
+    lent: number;
+  } {
     return { created: this.created_, dropped: this.dropped_, idle: this.idle_.length, lent: this.lent_ };
   }
 
@@ -174,11 +187,22 @@ export class ArenaScope implements Disposable {
     for (let a = this.idle_.pop(); a !== undefined; a = this.idle_.pop()) a.destroy();
   }
 
+  /** Calls destroy(): `using` support (a syntax error on Node 20 and 22 without a flag; call it in a finally there). */
   [Symbol.dispose](): void {
     this.destroy();
   }
 
-  toJSON(): { name: string; maxBytes: number; idle: number; lent: number } {
+  /** A plain summary: an ArenaScope cannot be cloned or posted. */
+  toJSON(): {
+    /** The scope's name. */
+    name: string;
+    /** maxBytes of each arena. */
+    maxBytes: number;
+    /** Idle arenas. */
+    idle: number;
+    /** Lent arenas. */
+    lent: number;
+  } {
     return { name: this.name, maxBytes: this.maxBytes, idle: this.idle, lent: this.lent };
   }
 }

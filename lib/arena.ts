@@ -80,6 +80,7 @@ export type ArenaLeak = LeakRecord;
 
 /** AllocatorStats, plus the number of live marks. */
 export interface ArenaStats extends AllocatorStats {
+  /** Marks live now (taken by mark() or scope() and not yet rolled over or reset). */
   marks: number;
 }
 
@@ -490,10 +491,24 @@ export class Arena extends AllocatorBase {
   }
 
   /** A plain summary (JSON.stringify would otherwise hit the unshareable marker). */
-  toJSON(): { kind: string; name: string; maxBytes: number; used: number; committed: number; destroyed: boolean } {
+  toJSON(): {
+    /** Always 'Arena'. */
+    kind: string;
+    /** The arena's name. */
+    name: string;
+    /** Bytes reserved. */
+    maxBytes: number;
+    /** The cursor: bytes allocated since the last reset. */
+    used: number;
+    /** Bytes of committed pages. */
+    committed: number;
+    /** True once destroy() has run. */
+    destroyed: boolean;
+  } {
     return { kind: this.kind, name: this.name, maxBytes: this.maxBytes, used: this.used, committed: this.committed, destroyed: this.destroyed };
   }
 
+  /** What console.log and util.inspect print: `Arena { kind, name, maxBytes, used, committed, destroyed }`. */
   [inspect.custom](_depth: number, options: object): string {
     return `Arena ${inspect(this.toJSON(), options)}`;
   }
