@@ -67,7 +67,7 @@ export function renderChart(report, title = 'offheap: ratio against each group\'
   const ly = height - 4;
   out.push(`<rect x="8" y="${ly - 9}" width="10" height="9" fill="${COLORS.offheap}"/><text x="22" y="${ly}">offheap</text>`);
   out.push(`<rect x="78" y="${ly - 9}" width="10" height="9" fill="${COLORS.peer}"/><text x="92" y="${ly}">peer</text>`);
-  out.push(`<rect x="130" y="${ly - 9}" width="10" height="9" fill="${COLORS.missed}"/><text x="144" y="${ly}">target missed</text>`);
+  out.push(`<rect x="130" y="${ly - 9}" width="10" height="9" fill="${COLORS.missed}"/><text x="144" y="${ly}">target not met</text>`);
   out.push(`<line x1="230" y1="${ly - 9}" x2="230" y2="${ly}" stroke="#000" stroke-dasharray="2,2"/><text x="236" y="${ly}">target ratio</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;

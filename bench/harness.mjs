@@ -29,7 +29,7 @@ function quantile(sorted, q) {
  * options: { ops, rounds, warmup, baseline, unit, note, target }
  *   baseline: the candidate name every ratio is taken against.
  *   target: one or an array of { candidate, vs?, atLeast?, atMost?, label? }
- *     (see evaluateTargets); the report says "met" or "MISSED" for each.
+ *     (see evaluateTargets); the report says "met" or "not met" for each.
  * Returns { title, unit, ops, rounds, baseline, note, better, rows: [{ name, median,
  *   p25, p75, spread, ratio, peer }], targets } with `median` in ns per op and
  *   `ratio` = how many times faster than the baseline (> 1 is faster).
@@ -118,7 +118,7 @@ function ratioOf(value, reference, better) {
  * with `vs`, the bound applies to how many times better `candidate` is than `vs`
  * (e.g. atLeast: 1.5 = at least 1.5x faster); without `vs`, it applies to the
  * candidate's own median in the group's unit (e.g. atMost: 15 instructions).
- * Each comes back with `value` and status "met", "MISSED" or "not measured"
+ * Each comes back with `value` and status "met", "MISSED" (printed "not met") or "not measured"
  * (a row is missing or unavailable: never counted as met).
  */
 export function evaluateTargets(group, target) {
@@ -180,7 +180,7 @@ export function toMarkdown(group) {
   }
   const how = group.ops ? `${group.rounds} interleaved rounds of ${group.ops} ops each` : `${group.rounds} interleaved rounds`;
   out.push('', `${how}; ratio > 1 means ${word} than ${group.baseline}; spread is half the interquartile range over the median.`, '');
-  for (const t of group.targets ?? []) out.push(`- target ${t.label}: **${t.status}**${targetDetail(t, group.unit)}`);
+  for (const t of group.targets ?? []) out.push(`- target ${t.label}: **${t.status === 'MISSED' ? 'not met' : t.status}**${targetDetail(t, group.unit)}`);
   if (group.targets?.length) out.push('');
   return out.join('\n');
 }

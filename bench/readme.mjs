@@ -1,7 +1,8 @@
-// Puts the latest report (bench/results/latest.json) into README.md between
-// <!-- bench:start --> and <!-- bench:end -->: machine, date, command, one
-// table row per workload (every candidate in it, none dropped), every target
-// with "met" / "MISSED", and the chart.
+// Puts the headline of the latest report (bench/results/latest.json) into
+// README.md between <!-- bench:start --> and <!-- bench:end -->: machine,
+// date, command, one table row per workload of the real-workload suites
+// (every candidate in it, none dropped), their targets, and a link to the
+// full report.
 //   node bench/readme.mjs [report.json] [README.md]
 // `npm run bench` calls it after a full run.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,14 @@ import { fmt, fmtRatio, targetDetail } from './harness.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 export const START = '<!-- bench:start -->';
 export const END = '<!-- bench:end -->';
+
+/** Suites of whole workloads (servers, long-lived records), shown in the README; the rest is in latest.md. */
+export const HEADLINE_SUITES = ['sessions', 'server', 'records'];
+
+/** How a target's status reads to a user. */
+function statusWord(t) {
+  return t.status === 'met' ? 'met' : t.status === 'MISSED' ? '**not met**' : `**${t.status}**`;
+}
 
 /** The Markdown that goes between the markers. */
 export function readmeSection(report, chartPath) {
@@ -26,7 +35,9 @@ export function readmeSection(report, chartPath) {
     '| --- | --- | --- | --- |',
   ];
   const targets = [];
-  for (const s of report.suites) {
+  const headline = HEADLINE_SUITES.flatMap((name) => report.suites.filter((s) => s.name === name));
+  const shown = headline.length ? headline : report.suites;
+  for (const s of shown) {
     if (s.error) out.push(`| ${s.name} | **suite failed**: ${s.error} | | |`);
     for (const g of s.groups ?? []) {
       const base = g.rows.find((r) => r.name === g.baseline);
@@ -36,11 +47,13 @@ export function readmeSection(report, chartPath) {
         return `${name}: ${/^does not apply/.test(r.unavailable ?? '') ? 'does not apply' : 'not available in this build'}`;
       });
       out.push(`| ${s.name} | ${g.title} | ${base.name}: ${fmt(base.median)} ${g.unit} | ${others.join('<br>')} |`);
-      for (const t of g.targets ?? []) targets.push(`- ${t.status === 'met' ? 'met' : `**${t.status}**`}: ${g.title}: ${t.label}${targetDetail(t, g.unit)}`);
+      for (const t of g.targets ?? []) targets.push(`- ${g.title}: ${t.label}: ${statusWord(t)}${targetDetail(t, g.unit)}`);
     }
   }
-  if (targets.length) out.push('', 'Targets of the issues, checked in this run:', '', ...targets);
-  out.push('', `![ratios against each group's baseline, log scale](${chartPath})`);
+  if (targets.length) out.push('', 'Targets, checked in this run:', '', ...targets);
+  const others = report.suites.filter((s) => !shown.includes(s)).map((s) => s.name);
+  if (others.length) out.push('', `The allocators one by one (${others.join(', ')}), with every target: [bench/results/latest.md](bench/results/latest.md); chart: [latest.svg](${chartPath}).`);
+  else out.push('', `![ratios against each group's baseline, log scale](${chartPath})`);
   return out.join('\n');
 }
 

@@ -120,7 +120,7 @@ describe('targets', () => {
     { name: 'gone', unavailable: 'not in this build' },
   ];
   // A target over a ratio: 3x faster meets "at least 2", misses "at least 4".
-  it('says met or MISSED from the ratio against `vs`', () => {
+  it('says whether a target is met from the ratio against `vs`', () => {
     const g = makeGroup('t', rows, { target: [{ candidate: 'fast', vs: 'peer', atLeast: 2 }, { candidate: 'fast', vs: 'peer', atLeast: 4 }] });
     expect(g.targets.map((t: Target) => t.status)).toEqual(['met', 'MISSED']);
     expect(g.targets[0].value).toBeCloseTo(3);
@@ -167,7 +167,7 @@ describe('README section', () => {
     expect(after.startsWith('# x\n\nintro\n')).toBe(true);
     expect(after.endsWith(`${END}\n\nafter\n`)).toBe(true);
     expect(after).not.toContain('old table');
-    for (const s of ['2026-01-02', 'cpu', '`npm run bench`', '| s | g | a: 2.00 ns/op | **b**: 2.00x (1.00) |', '**MISSED**', 'latest.svg']) expect(after).toContain(s);
+    for (const s of ['2026-01-02', 'cpu', '`npm run bench`', '| s | g | a: 2.00 ns/op | **b**: 2.00x (1.00) |', '**not met**', 'latest.svg']) expect(after).toContain(s);
   });
 
   it('throws when the README has no markers', () => {
