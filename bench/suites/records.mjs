@@ -57,7 +57,7 @@ export default async function records({ quick }) {
       'RSS MiB': med(rs.map((x) => x.rssMiB)),
     })), {
       unit: 'ms', rounds, baseline: BASELINE, note: what,
-      target: { candidate: 'offheap ObjectPool handles', vs: BASELINE, atLeast: 10, label: 'ObjectPool: 1M records in at most 1/10 of the time of Buffer.alloc(64) per record, GC included (issue 4)' },
+      target: { candidate: 'offheap ObjectPool handles', vs: BASELINE, atLeast: 10, label: 'ObjectPool: 1M records in at most 1/10 of the time of Buffer.alloc(64) per record, GC included' },
     }),
     makeGroup(`${label} long-lived records: total time (build + ${2 * count} updates)`, entries((x) => x.totalMs), { unit: 'ms', rounds, baseline: BASELINE }),
     makeGroup(`${label} long-lived records: GC pause time`, entries((x) => x.gcTotalMs, (rs) => ({
@@ -70,7 +70,7 @@ export default async function records({ quick }) {
   if (pool.length) {
     // Nothing but the store allocates during the build, so a pause there is the store's.
     const pauses = med(pool.map((x) => x.buildGcCount));
-    notes.push(`records: target "no GC event caused by the pool" (issue 4): ${pauses === 0 ? 'met' : '**MISSED**'}: the ObjectPool build `
+    notes.push(`records: target "no GC event caused by the pool": ${pauses === 0 ? 'met' : 'not met'}: the ObjectPool build `
       + `saw ${pauses} GC pause${pauses === 1 ? '' : 's'} (median over ${pool.length} runs; ${med(pool.map((x) => x.buildGcMs)).toFixed(1)} ms), `
       + `Buffer.alloc(64) per record ${med(runs.get('buffers').map((x) => x.buildGcCount))}, the big Buffer ${med(runs.get('bigbuffer').map((x) => x.buildGcCount))}.`);
   }

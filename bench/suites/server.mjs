@@ -87,7 +87,7 @@ export default async function server({ quick }) {
       'RSS MiB': med(s.rounds.map((x) => x.rss)),
       'peak RSS MiB': Math.max(...s.rounds.map((x) => x.peakRss)),
     })), { ...common, unit: 'req/s', better: 'higher', note: `autocannon on loopback, ${how}` }),
-    makeGroup('HTTP server: p99 latency', entries((x) => x.p99), { ...common, unit: 'ms', note: 'autocannon latency histogram (1 ms resolution).' }),
+    makeGroup('HTTP server: p99 latency', entries((x) => x.p99), { ...common, unit: 'ms', resolution: 1, note: 'autocannon latency histogram (1 ms resolution).' }),
     makeGroup('HTTP server: GC pause time in the server', entries((x) => x.gcPer10k, (s) => ({
       'GC pauses /10k req': med(s.rounds.map((x) => x.gcCountPer10k)),
       'longest pause ms': Math.max(...s.rounds.map((x) => x.gcMax)),
