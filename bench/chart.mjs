@@ -17,6 +17,7 @@ export function renderChart(report, title = 'offheap: ratio against each group\'
   const items = [];
   for (const suite of Array.isArray(report?.suites) ? report.suites : []) {
     if (suite?.error) items.push({ kind: 'head', text: `${suite.name}: suite failed (${suite.error})` });
+    if (suite?.skipped) items.push({ kind: 'head', text: `${suite.name}: skipped (${suite.skipped})` });
     for (const g of Array.isArray(suite?.groups) ? suite.groups : []) {
       const rows = (Array.isArray(g?.rows) ? g.rows : []).filter((r) => r && r.name !== g.baseline);
       if (rows.length === 0) continue;

@@ -177,7 +177,7 @@ function ratioOf(row, base, { better, unit, baseline }) {
 }
 
 /**
- * Checks a group's targets. A target is { candidate, vs, atLeast?, atMost?, label?, why? }:
+ * Checks a group's targets. A target is { candidate, vs, atLeast?, atMost?, above?, label?, why? }:
  * with `vs`, the bound applies to how many times better `candidate` is than `vs`
  * (e.g. atLeast: 1.5 = at least 1.5x faster); without `vs`, it applies to the
  * candidate's own median in the group's unit (e.g. atMost: 15 instructions).
@@ -205,14 +205,14 @@ export function evaluateTargets(group, target) {
       if (cand.below !== undefined) return notMeasured(`${cand.name} is below the ${short(cand.below)} ${group.unit} resolution`);
       value = cand.median;
     }
-    const ok = (t.atLeast === undefined || value >= t.atLeast) && (t.atMost === undefined || value <= t.atMost);
+    const ok = (t.atLeast === undefined || value >= t.atLeast) && (t.atMost === undefined || value <= t.atMost) && (t.above === undefined || value > t.above);
     return { ...out, value, status: ok ? 'met' : 'not met' };
   });
 }
 
 function describeTarget(t, group) {
   if (t.vs !== undefined) {
-    const bound = [t.atLeast !== undefined && `at least ${t.atLeast}x`, t.atMost !== undefined && `at most ${t.atMost}x`].filter(Boolean).join(' and ');
+    const bound = [t.atLeast !== undefined && `at least ${t.atLeast}x`, t.atMost !== undefined && `at most ${t.atMost}x`, t.above !== undefined && `more than ${t.above}x`].filter(Boolean).join(' and ');
     return `${t.candidate} ${bound} better than ${t.vs} (${group.unit}, ${group.better} is better)`;
   }
   const bound = [t.atLeast !== undefined && `at least ${t.atLeast}`, t.atMost !== undefined && `at most ${t.atMost}`].filter(Boolean).join(' and ');
@@ -243,7 +243,6 @@ export function toMarkdown(group) {
   if (group?.note) out.push(group.note, '');
   const rows = Array.isArray(group?.rows) ? group.rows : [];
   const extras = [...new Set(rows.flatMap((r) => Object.keys(r?.extra ?? {})))];
-  const word = group?.better === 'higher' ? 'better' : 'faster';
   out.push(
     `| candidate | ${group?.unit ?? ''} (median) | spread (IQR) | vs ${group?.baseline ?? 'baseline'} |${extras.map((e) => ` ${e} |`).join('')}`,
     `| --- | ---: | ---: | ---: |${extras.map(() => ' ---: |').join('')}`,
@@ -256,7 +255,7 @@ export function toMarkdown(group) {
     out.push(`| ${r?.peer ? r?.name : `**${r?.name}**`} | ${cells.join(' | ')} |${ex}`);
   }
   const how = group?.ops ? `${group.rounds} interleaved rounds of ${group.ops} ops each` : `${group?.rounds ?? 0} interleaved rounds`;
-  out.push('', `${how}; ratio > 1 means ${word} than ${group?.baseline}; spread is half the interquartile range over the median.`, '');
+  out.push('', `${how}; ratio > 1 means better than ${group?.baseline} (${group?.better === 'higher' ? 'higher' : 'lower'} is better); spread is half the interquartile range over the median.`, '');
   const targets = Array.isArray(group?.targets) ? group.targets : [];
   for (const t of targets) out.push(`- target: ${t.label}: ${t.status}${targetDetail(t, group.unit)}`);
   if (targets.length) out.push('');

@@ -36,6 +36,7 @@ export function readmeSection(report, chartPath) {
   const targets = [];
   for (const s of suites) {
     if (s?.error) out.push(`| ${s.name} | suite failed: ${cell(s.error)} | | |`);
+    if (s?.skipped) out.push(`| ${s.name} | skipped: ${cell(s.skipped)} | | |`);
     for (const g of Array.isArray(s?.groups) ? s.groups : []) {
       const rows = Array.isArray(g?.rows) ? g.rows : [];
       const base = rows.find((r) => r?.name === g.baseline);

@@ -74,7 +74,7 @@ suites.forEach((name, i) => {
   const error = child.status !== 0
     ? (result?.error ?? (child.error?.code === 'ETIMEDOUT' ? `timed out after ${seconds.toFixed(0)} s` : `exited with ${child.status ?? child.signal}`))
     : (unreadable ?? (result && typeof result === 'object' ? result.error : 'wrote no result'));
-  console.error(`== ${name}: ${error ? `failed (${error})` : 'done'} in ${seconds.toFixed(1)} s`);
+  console.error(`== ${name}: ${error ? `failed (${error})` : result?.skipped ? `skipped (${result.skipped})` : 'done'} in ${seconds.toFixed(1)} s`);
   if (error) {
     failed++;
     report.suites.push({ name, seconds, error: String(error) });
@@ -105,6 +105,7 @@ const safely = (what, fn) => {
 for (const s of report.suites) {
   md.push(`## ${s.name}`, '');
   if (s.error) md.push(`**suite failed**: ${s.error}`, '');
+  if (s.skipped) md.push(`**skipped**: ${s.skipped}`, '');
   for (const t of Array.isArray(s.summary) ? s.summary : []) md.push(safely('summary table', () => summaryTable(t).join('\n')), '');
   for (const g of Array.isArray(s.groups) ? s.groups : []) md.push(safely(`group ${g?.title}`, () => toMarkdown(g)));
   for (const line of Array.isArray(s.notes) ? s.notes : []) md.push(String(line), '');

@@ -19,14 +19,14 @@ const root = join(__dirname, '..');
 
 interface Row { name: string; peer: boolean; median: number | null; ratio: number | null; spread: number | null; unavailable?: string; ratioNote?: string; below?: number }
 interface Target { candidate: string; status: string; value: number | null; label: string; reason?: string }
-interface Group { title: string; unit: string; baseline: string; rounds: number; better: string; rows: Row[]; targets: Target[] }
-interface Report { quick: boolean; command: string; date: string; machine: { cpu: string; node: string }; suites: { name: string; error?: string; groups: Group[]; notes?: string[] }[] }
+interface Group { title: string; unit: string; baseline: string; rounds: number; better: string; rows: Row[]; targets: Target[]; latency?: { percentiles: number[]; rows: { name: string; us: (number | null)[] }[] } }
+interface Report { quick: boolean; command: string; date: string; machine: { cpu: string; node: string }; suites: { name: string; error?: string; skipped?: string; groups: Group[]; notes?: string[]; summary?: { columns: string[]; rows: unknown[][] }[] }[] }
 
 describe('npm run bench -- --quick', () => {
   const dir = mkdtempSync(join(tmpdir(), 'offheap-bench-'));
   let report: Report;
   beforeAll(() => {
-    execFileSync(process.execPath, ['bench/run.mjs', '--quick', 'baseline', 'native', 'records', 'server', '--out', join(dir, 'report')], {
+    execFileSync(process.execPath, ['bench/run.mjs', '--quick', 'baseline', 'native', 'records', 'server', 'sessions', '--out', join(dir, 'report')], {
       cwd: root,
       stdio: 'pipe',
       env: { ...process.env, OFFHEAP_BENCH_NO_INSTALL: '1' },
@@ -37,10 +37,12 @@ describe('npm run bench -- --quick', () => {
   // A suite that crashed would be reported as an error entry, not as groups.
   it('ran every requested suite without error', () => {
     expect(report.quick).toBe(true);
-    expect(report.suites.map((s) => s.name)).toEqual(['server', 'baseline', 'native', 'records']);
+    expect(report.suites.map((s) => s.name)).toEqual(['sessions', 'server', 'baseline', 'native', 'records']);
     for (const s of report.suites) {
       expect(s.error, s.name).toBeUndefined();
-      expect(s.groups.length, s.name).toBeGreaterThan(0);
+      // The server suites need wrk; without it they say how to install it.
+      if (s.skipped) expect(s.skipped, s.name).toMatch(/wrk is not installed: .*apt-get install wrk/);
+      else expect(s.groups.length, s.name).toBeGreaterThan(0);
     }
   });
 
@@ -87,11 +89,23 @@ describe('npm run bench -- --quick', () => {
     expect(arenaMixed.unavailable).toMatch(/does not apply/);
   });
 
-  // The server suite measures req/s (higher is better) and says so.
-  it('reports the server throughput as higher-is-better', () => {
-    const server = report.suites.find((s) => s.name === 'server')!;
-    expect(server.groups[0].unit).toBe('req/s');
-    expect(server.groups[0].better).toBe('higher');
+  // The server suites measure req/s (higher is better) and latency in µs, with a summary table and percentiles for the chart.
+  it('reports the server workloads with throughput, latency percentiles and a summary', () => {
+    for (const name of ['sessions', 'server']) {
+      const s = report.suites.find((x) => x.name === name)!;
+      if (s.skipped) continue;
+      expect(s.groups[0].unit, name).toBe('req/s');
+      expect(s.groups[0].better, name).toBe('higher');
+      expect(s.groups.some((g) => g.unit === 'µs'), name).toBe(true);
+      expect(s.groups[0].latency?.percentiles).toEqual([50, 90, 99, 99.9, 100]);
+      expect(s.summary?.[0].columns).toContain('p99.9 µs');
+    }
+    const sessions = report.suites.find((x) => x.name === 'sessions')!;
+    if (!sessions.skipped) {
+      expect(sessions.groups[0].rows.map((r) => r.name)).toEqual(['plain objects in a Map', 'lru-cache (max = sessions)', 'a Buffer per session in a Map',
+        'offheap ObjectPool records, Map<id, handle>', 'offheap SlabAllocator values, Map<id, handle>']);
+      for (const r of sessions.groups[0].rows) expect(r.unavailable, r.name).toBeUndefined();
+    }
   });
 
   it('writes the Markdown report and an SVG chart with a 1x line', () => {
