@@ -16,3 +16,16 @@ export {
   type SlabDescriptor,
 } from './slab';
 export { ObjectPool, type ObjectPoolOptions, type ObjectPoolDescriptor, type ObjectPoolStats } from './object-pool';
+export {
+  layout,
+  type Layout,
+  type LayoutSpec,
+  type LayoutField,
+  type FieldSpec,
+  type ScalarType,
+  type FieldValue,
+  type RecordCursor,
+  type RecordFields,
+  type RecordObject,
+  type PlainSpec,
+} from './layout';
