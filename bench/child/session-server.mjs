@@ -9,7 +9,7 @@
 //   objects  plain objects in a Map (data: a Buffer)
 //   lru      lru-cache with max = count, the same objects
 //   buffers  one 192-byte Buffer per session in a Map, fields at fixed offsets
-//   pool     offheap ObjectPool slots of 192 bytes, Map<id, handle>, one DataView
+//   pool     offheap records: a layout() over ObjectPool slots (192 bytes), Map<id, handle>, one cursor
 //   slab     offheap SlabAllocator, variable size (header + name + data), Map<id, handle>
 // IPC: 'start' / 'stop' around each load round ('stop' answers the round's GC
 // pauses, RSS and V8 heap used), 'exit'.
@@ -21,9 +21,10 @@ const COUNT = Number(countArg);
 const SLOT = 192;
 const DATA = 96;
 const NAME_MAX = 63;
-// Record layout (buffers, pool, slab): u32 id @0, u32 user @4, f64 created @8,
+// Byte layout of buffers and slab: u32 id @0, u32 user @4, f64 created @8,
 // f64 lastSeen @16, u32 hits @24, u32 flags @28, u8 nameLen @32, name @33,
-// data @96 (pool, buffers) or right after the name (slab).
+// data @96 (buffers) or right after the name (slab). The pool candidate has the
+// same fields in a layout() (name as utf8[63]).
 
 let seed = 0x9e3779b9;
 const rand = () => {
@@ -102,29 +103,65 @@ async function makeStore() {
       },
     };
   }
-  if (candidate === 'pool' || candidate === 'slab') {
-    const cls = candidate === 'pool' ? 'ObjectPool' : 'SlabAllocator';
-    const { mod, missing } = await loadOffheap(cls);
+  if (candidate === 'pool') {
+    const { mod, missing } = await loadOffheap('layout');
     if (missing) return { missing };
-    const alloc = candidate === 'pool'
-      ? new mod.ObjectPool({ slotSize: SLOT, capacity: COUNT + (COUNT >> 3) })
-      : new mod.SlabAllocator({ maxBytes: Math.max(64 << 20, COUNT * 512) });
+    // The session as a record: the fields of the plain object, at fixed offsets.
+    const Session = mod.layout({ id: 'u32', user: 'u32', created: 'f64', lastSeen: 'f64', hits: 'u32', flags: 'u32', name: `utf8[${NAME_MAX}]`, data: `u8[${DATA}]` });
+    const pool = new mod.ObjectPool({ layout: Session, capacity: COUNT + (COUNT >> 3) });
+    const p = pool.record();
     const map = new Map();
-    // One view of the allocator's memory; a handle is a byte offset into it.
-    let ab = alloc.buffer;
+    const make = (id, now) => {
+      const f = fresh(id);
+      const h = pool.allocHandle();
+      p.at(h);
+      p.id = id;
+      p.user = f.user;
+      p.created = now;
+      p.lastSeen = now;
+      p.hits = 0;
+      p.flags = f.flags;
+      p.name = f.name;
+      p.data.fill(f.fill);
+      return h;
+    };
+    return {
+      insert(id, now) { map.set(id, make(id, now)); },
+      replace(id, now) {
+        pool.freeHandle(map.get(id));
+        map.delete(id);
+        map.set(id, make(id, now));
+      },
+      touch(id, now) {
+        p.at(map.get(id));
+        p.lastSeen = now;
+        const hits = ++p.hits;
+        const d = p.data;
+        return reply(p.id, p.user, hits, p.name, d[0] + d[DATA - 1]);
+      },
+    };
+  }
+  if (candidate === 'slab') {
+    const { mod, missing } = await loadOffheap('SlabAllocator');
+    if (missing) return { missing };
+    const slab = new mod.SlabAllocator({ maxBytes: Math.max(64 << 20, COUNT * 512) });
+    const map = new Map();
+    // Variable-size values: header (32 B), name length, name, data. A handle is
+    // a byte offset into slab.buffer, read through one DataView.
+    let ab = slab.buffer;
     let dv = new DataView(ab);
     let u8 = new Uint8Array(ab);
     const views = () => {
-      if (alloc.buffer !== ab) {
-        ab = alloc.buffer;
+      if (slab.buffer !== ab) {
+        ab = slab.buffer;
         dv = new DataView(ab);
         u8 = new Uint8Array(ab);
       }
     };
-    const dataAt = (h) => (candidate === 'pool' ? h + 96 : h + 33 + u8[h + 32]);
+    const dataAt = (h) => h + 33 + u8[h + 32];
     const make = (id, now) => {
       const f = fresh(id);
-      const h = candidate === 'pool' ? alloc.allocHandle() : alloc.allocHandle(33 + f.name.length + DATA);
+      const h = slab.allocHandle(33 + f.name.length + DATA);
       views();
       dv.setUint32(h, id, true);
       dv.setUint32(h + 4, f.user, true);
@@ -141,7 +178,7 @@ async function makeStore() {
     return {
       insert(id, now) { map.set(id, make(id, now)); },
       replace(id, now) {
-        alloc.freeHandle(map.get(id));
+        slab.freeHandle(map.get(id));
         map.delete(id);
         map.set(id, make(id, now));
       },

@@ -11,7 +11,7 @@ import { loadRounds, serverGroups, startServer } from '../serve.mjs';
 const child = join(dirname(fileURLToPath(import.meta.url)), '../child/session-server.mjs');
 const OBJECTS = 'plain objects in a Map';
 const LRU = 'lru-cache (max = sessions)';
-const RECORDS = 'offheap ObjectPool records, Map<id, handle>';
+const RECORDS = 'offheap records (layout over ObjectPool), Map<id, handle>';
 const CANDIDATES = [
   { key: 'objects', name: OBJECTS, peer: true },
   { key: 'lru', name: LRU, peer: true },
