@@ -18,13 +18,14 @@
  */
 import { inspect } from 'node:util';
 import { AllocatorBase } from './allocator';
-import { invalidArgType, offheapError } from './errors';
+import { invalidArgType, offheapError, offheapErrorAt } from './errors';
 import { SiteSampler, formatSite, type Site } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateFunction, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { makeView } from './view';
+import { makeCursor, validateLayout, type Layout, type LayoutSpec, type RecordCursor } from './layout';
 
 interface ArenaNative {
   arenaCreate(maxBytes: number, name: string, debug: boolean, poison: boolean, redZone: number): NativeHandle;
@@ -237,6 +238,68 @@ export class Arena extends AllocatorBase {
     validateInteger(size, 'size', 0, this.maxBytes);
     const a = align === undefined ? this.align_ : validatePowerOfTwo(align, 'align', 1, MAX_ALIGN);
     return native.arenaAlloc(h, size as number, a, zeroed);
+  }
+
+  /**
+   * A cursor over records of `layout` in this arena (one object, reused):
+   * allocate a record with `allocHandle(layout.size, layout.align)`, then
+   * `c.at(h).x = 1`. at(h) takes a handle whose record lies below the
+   * arena's cursor, i.e. was allocated since the last reset() or rollback()
+   * that went below it, aligned to `layout.align`; a record rolled back or
+   * reset is ERR_OFFHEAP_USE_AFTER_FREE, anything else
+   * ERR_OFFHEAP_INVALID_HANDLE. Release mode keeps no per-allocation state,
+   * so a handle kept across a reset passes again once the arena has
+   * allocated past it; debug mode checks that `h` starts a live allocation
+   * of at least `layout.size` bytes. Throws TypeError for a non-layout.
+   */
+  record<S extends LayoutSpec>(layout: Layout<S>): RecordCursor<S> {
+    const l = validateLayout(layout, 'layout') as Layout<S>;
+    this.assertAlive();
+    return makeCursor(l, this);
+  }
+
+  /** @internal For cursors: the offset of a live record of `size` bytes aligned to `align` at `h`. */
+  liveOffset_(h: number, size: number, align: number): number {
+    if (typeof h === 'number' && (h | 0) === h && h >= 0 && (h & (align - 1)) === 0 && h + size <= this.state_[CURSOR] && !this.debug.enabled) return h;
+    return this.liveOffsetSlow_(h, size, align);
+  }
+
+  private liveOffsetSlow_(h: unknown, size: number, align: number): number {
+    this.assertAlive();
+    if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
+    const s = this.state_;
+    const bad = (why: string): never => {
+      throw offheapErrorAt('ERR_OFFHEAP_INVALID_HANDLE', this.name, h, `offset ${h} ${why}`);
+    };
+    if (!Number.isInteger(h) || h < 0 || h >= this.maxBytes) bad('is outside the arena');
+    if ((h & (align - 1)) !== 0) bad(`is not aligned to the layout's ${align} bytes`);
+    if (h + size > s[CURSOR]) {
+      if (h + size <= Math.max(s[PEAK], s[CURSOR])) {
+        throw offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, h, `offset ${h} was rolled back or reset (the arena's cursor is at ${s[CURSOR]})`);
+      }
+      bad(`was never allocated (the arena's cursor is at ${s[CURSOR]})`);
+    }
+    if (this.debug.enabled) {
+      const r = this.recordAt_(h);
+      if (r === undefined) bad('is not the start of a live allocation');
+      if (r!.size < size) bad(`is an allocation of ${r!.size} bytes, smaller than the ${size}-byte record`);
+    }
+    return h;
+  }
+
+  /** Debug mode: the live allocation that starts at `offset` (records_ is in offset order). */
+  private recordAt_(offset: number): DebugRecord | undefined {
+    const r = this.records_;
+    let lo = 0;
+    let hi = r.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const o = r[mid].offset;
+      if (o === offset) return r[mid];
+      if (o < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   /**

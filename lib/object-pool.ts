@@ -18,6 +18,8 @@ import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { OwnedBuffer } from './owned-buffer';
+import { layoutFromPlain, makeCursor, validateLayout, type Layout, type LayoutSpec, type PlainSpec, type RecordCursor } from './layout';
+import { GenerationTable, installGenerations } from './generations';
 
 /** Largest slot; a region (and so capacity * slotSize) is at most 2 GiB. */
 export const MAX_SLOT_SIZE = 1 << 24;
@@ -33,9 +35,13 @@ const FREES = 1;
 const FAILED = 2;
 
 /** Options of `new ObjectPool()`. Unknown names are a TypeError. */
-export interface ObjectPoolOptions {
-  /** Bytes each slot must hold (1 .. 16 MiB); rounded up to hold the free-list link and the alignment. */
-  slotSize: number;
+export interface ObjectPoolOptions<S extends LayoutSpec = LayoutSpec> {
+  /** Bytes each slot must hold (1 .. 16 MiB); rounded up to hold the free-list link and the alignment. Default with a layout: its size. */
+  slotSize?: number;
+  /** The records the slots hold (see layout()): slotSize and align default from it, and record() makes cursors of it. */
+  layout?: Layout<S>;
+  /** Handles carry a generation, so a handle whose slot was freed and reused is refused (see README "Records"). Default false. */
+  generational?: boolean;
   /** Most slots ever live; capacity * slotSize at most 2 GiB. */
   capacity: number;
   /** Alignment of every slot, a power of two 1 .. 4096 (at least 4 is used). Default 8. */
@@ -69,6 +75,10 @@ export interface ObjectPoolDescriptor {
   };
   /** The shared pool's name. */
   readonly name: string;
+  /** The pool's layout as plain data, when it has one. */
+  readonly layout?: PlainSpec;
+  /** The generation table, in a generational pool. */
+  readonly generations?: SharedArrayBuffer;
 }
 
 /** AllocatorStats, plus the pool's geometry and where its free slots are. */
@@ -123,7 +133,7 @@ interface PoolNative {
 const native = nativeAs<PoolNative>();
 const depot: NativeDepot = { refill: native.poolRefill, drain: native.poolDrain };
 
-const KNOWN_OPTIONS = ['slotSize', 'capacity', 'align', 'growable', 'preheat', 'debug', 'name'] as const;
+const KNOWN_OPTIONS = ['slotSize', 'capacity', 'align', 'growable', 'preheat', 'debug', 'name', 'layout', 'generational'] as const;
 
 /** The slot size the core uses: Zig's max(link, size), aligned to max(align, 4). */
 export function roundSlotSize(slotSize: number, align: number): number {
@@ -133,7 +143,7 @@ export function roundSlotSize(slotSize: number, align: number): number {
 
 /** Opens an existing shared pool instead of creating one (attach()). */
 class Attachment {
-  constructor(readonly id: number) {}
+  constructor(readonly id: number, readonly generations?: unknown) {}
 }
 
 /**
@@ -143,7 +153,7 @@ class Attachment {
  * over the slot; freeHandle() / free() give it back. share() / attach() open
  * it in other threads.
  */
-export class ObjectPool extends AllocatorBase {
+export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase {
   readonly kind = 'ObjectPool';
   // Fields are `declare`d and assigned once, in the constructor: V8 then
   // treats them as constant and the fast paths load them for free. (A class
@@ -165,18 +175,22 @@ export class ObjectPool extends AllocatorBase {
   private declare readonly ledger_: DebugLedger | null;
   /** Buffers of slots freed by free(buf), beside their handles in the magazine. */
   private declare readonly views_: (OwnedBuffer | undefined)[];
+  private declare readonly layout_: Layout<S> | null;
+  private declare readonly generations_: GenerationTable | null;
 
   /**
    * Creates a pool. Throws TypeError / RangeError (ERR_INVALID_ARG_TYPE /
    * ERR_OUT_OF_RANGE) for a missing, unknown or out-of-range option, and
    * ERR_OFFHEAP_OS_FAILURE when the address space cannot be reserved.
    */
-  constructor(options: ObjectPoolOptions);
-  constructor(options: ObjectPoolOptions, attachment?: Attachment) {
-    const o = validateOptions<ObjectPoolOptions>(options);
+  constructor(options: ObjectPoolOptions<S>);
+  constructor(options: ObjectPoolOptions<S>, attachment?: Attachment) {
+    const o = validateOptions<ObjectPoolOptions<S>>(options);
     validateKnownKeys(o, KNOWN_OPTIONS);
-    const slotSize = validateInteger(o.slotSize, 'options.slotSize', 1, MAX_SLOT_SIZE);
-    const align = o.align === undefined ? 8 : validatePowerOfTwo(o.align, 'options.align', 1, 4096);
+    const lay = o.layout === undefined ? null : (validateLayout(o.layout, 'options.layout') as Layout<S>);
+    const slotSize = o.slotSize === undefined && lay !== null ? lay.size : validateInteger(o.slotSize, 'options.slotSize', lay?.size ?? 1, MAX_SLOT_SIZE);
+    const align = o.align === undefined ? Math.max(8, lay?.align ?? 1) : validatePowerOfTwo(o.align, 'options.align', lay?.align ?? 1, 4096);
+    const generational = o.generational === undefined ? false : validateBoolean(o.generational, 'options.generational');
     const rounded = roundSlotSize(slotSize, align);
     const capacity = validateInteger(o.capacity, 'options.capacity', 1, Math.floor(MAX_REGION / rounded));
     const growable = o.growable === undefined ? true : validateBoolean(o.growable, 'options.growable');
@@ -207,6 +221,10 @@ export class ObjectPool extends AllocatorBase {
     this.shared_ = attachment instanceof Attachment;
     this.ledger_ = debug.enabled ? new DebugLedger(this.name, debug) : null;
     if (debug.enabled) this.useDebugPaths();
+    this.layout_ = lay;
+    const gens = attachment instanceof Attachment ? attachment.generations : undefined;
+    this.generations_ = generational || gens !== undefined ? new GenerationTable(cap, slot, gens) : null;
+    if (this.generations_ !== null) installGenerations(this as never, this.generations_);
   }
 
   /** Rounded slot size in bytes: what every handle and view spans. */
@@ -217,6 +235,53 @@ export class ObjectPool extends AllocatorBase {
   /** Most slots the pool can hold. */
   get capacity(): number {
     return this.capacity_;
+  }
+
+  /** The layout given at construction, or null. */
+  get layout(): Layout<S> | null {
+    return this.layout_;
+  }
+
+  /** In a generational pool: handle bits for the generation (see README "Records"); 0 otherwise. */
+  get generationBits(): number {
+    return this.generations_?.generationBits ?? 0;
+  }
+
+  /**
+   * A cursor over this pool's records (one object, reused: `p.at(h).x`).
+   * `layout` defaults to the pool's own. Throws TypeError when there is
+   * neither, RangeError for a layout larger than the slots or more aligned.
+   */
+  record(): RecordCursor<S>;
+  record<T extends LayoutSpec>(layout: Layout<T>): RecordCursor<T>;
+  record(layout?: Layout): RecordCursor<LayoutSpec> {
+    const l = layout === undefined && this.layout_ !== null ? this.layout_ : validateLayout(layout, 'layout');
+    if (l.size > this.slotSize_) throw outOfRange('layout.size', `<= ${this.slotSize_} (the pool's slot size)`, l.size);
+    if ((this.slotSize_ & (l.align - 1)) !== 0) throw outOfRange('layout.align', `a divisor of the slot size ${this.slotSize_}`, l.align);
+    this.assertAlive();
+    return makeCursor(l, this);
+  }
+
+  /**
+   * The byte offset in `buffer` of the live slot at handle `h` (the handle
+   * itself unless the pool is generational). Throws as a cursor's at().
+   */
+  offsetOf(h: number): number {
+    return this.liveOffset_(h, 0, 1);
+  }
+
+  /** @internal For cursors: the offset of live handle `h` (the pool checked size and align in record()). */
+  liveOffset_(h: number, _size: number, _align: number): number {
+    const st = this.state_;
+    const size = this.slotSize_;
+    const i = typeof h === 'number' ? (h / size) | 0 : -1;
+    if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.notLive(h);
+    return h;
+  }
+
+  /** @internal Frees by byte offset: free(buf) goes through it (a generational pool's freeHandle takes handles). */
+  freeOffset_(offset: number): void {
+    this.freeHandle(offset);
   }
 
   /** Slots held by users right now, in every attached thread. Throws ERR_OFFHEAP_DESTROYED. */
@@ -300,7 +365,7 @@ export class ObjectPool extends AllocatorBase {
   free(buf: Uint8Array): void {
     const h = OwnedBuffer.offsetIn(buf, this);
     if (h >= 0) {
-      this.freeHandle(h);
+      this.freeOffset_(h);
       this.views_[this.mag_.count - 1] = buf as OwnedBuffer;
       return;
     }
@@ -383,6 +448,8 @@ export class ObjectPool extends AllocatorBase {
       capacity: this.capacity_,
       debug: d.enabled ? { poison: d.poison, leaks: d.leaks } : false,
       name: this.name,
+      ...(this.layout_ !== null && { layout: this.layout_.spec }),
+      ...(this.generations_ !== null && { generations: this.generations_.buffer }),
     };
   }
 
@@ -398,8 +465,9 @@ export class ObjectPool extends AllocatorBase {
     if (d.kind !== 'ObjectPool') throw invalidArgType('descriptor.kind', "'ObjectPool'", d.kind);
     const id = validateInteger(d.id, 'descriptor.id', 1);
     const debug = d.debug === false ? false : validateOptions<DebugOptions>(d.debug, 'descriptor.debug');
-    const options: ObjectPoolOptions = { slotSize: d.slotSize as number, capacity: d.capacity as number, align: 4, debug, name: d.name };
-    return new (ObjectPool as unknown as new (o: ObjectPoolOptions, a: Attachment) => ObjectPool)(options, new Attachment(id));
+    const layout = d.layout === undefined ? undefined : layoutFromPlain(d.layout);
+    const options: ObjectPoolOptions = { slotSize: d.slotSize as number, capacity: d.capacity as number, align: Math.max(4, layout?.align ?? 1), debug, name: d.name, layout };
+    return new (ObjectPool as unknown as new (o: ObjectPoolOptions, a: Attachment) => ObjectPool)(options, new Attachment(id, d.generations));
   }
 
   /**
@@ -481,6 +549,15 @@ export class ObjectPool extends AllocatorBase {
     return this.error('ERR_OFFHEAP_DOUBLE_FREE', `offset ${h} was already freed (double free)`, h);
   }
 
+  /** Why `h` is no live handle, for a cursor: freed is USE_AFTER_FREE, anything else INVALID_HANDLE. */
+  private notLive(h: unknown): never {
+    this.assertAlive();
+    const i = this.slotIndex(h);
+    const st = this.state_[i];
+    if ((st & EVER) === 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h as number);
+    throw this.error('ERR_OFFHEAP_USE_AFTER_FREE', `offset ${h} was freed`, h as number);
+  }
+
   private viewSlow(h: unknown): Buffer {
     this.assertAlive();
     const i = this.slotIndex(h);
@@ -502,13 +579,13 @@ export class ObjectPool extends AllocatorBase {
       if (buf.byteOffset !== 0 || buf.byteLength !== this.slotSize_) {
         throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of part of the slot at offset ${offset}`, offset);
       }
-      return this.freeHandle(offset);
+      return this.freeOffset_(offset);
     }
     if (ab !== this.buffer_) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', 'the Buffer is not a view of this pool');
     if (buf.byteLength !== this.slotSize_) {
       throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `a view of ${buf.byteLength} bytes; this pool's slots are ${this.slotSize_}`);
     }
-    this.freeHandle(buf.byteOffset);
+    this.freeOffset_(buf.byteOffset);
   }
 
   /** A release-mode Buffer over slot `h` that knows it is this pool's. */

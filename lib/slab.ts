@@ -21,6 +21,7 @@ import { DebugLedger } from './debug-ledger';
 import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
 import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { makeView } from './view';
+import { makeCursor, validateLayout, type Layout, type LayoutSpec, type RecordCursor } from './layout';
 
 /** Options of `new SlabAllocator()`; every one has a default. Unknown names are a TypeError. */
 export interface SlabAllocatorOptions {
@@ -327,6 +328,43 @@ export class SlabAllocator extends AllocatorBase {
     const usable = this.usableSize(h);
     const n = size === undefined ? usable : validateInteger(size, 'size', 0, usable);
     return makeView(this.buffer_, h, n);
+  }
+
+  /**
+   * A cursor over records of `layout` in this allocator (one object,
+   * reused): allocate with `allocHandle(layout.size)`, then `c.at(h).x = 1`.
+   * at(h) takes a live handle whose allocation holds at least `layout.size`
+   * bytes; a freed one is ERR_OFFHEAP_USE_AFTER_FREE, anything else
+   * ERR_OFFHEAP_INVALID_HANDLE. Throws TypeError for a non-layout.
+   */
+  record<S extends LayoutSpec>(layout: Layout<S>): RecordCursor<S> {
+    const l = validateLayout(layout, 'layout') as Layout<S>;
+    this.assertAlive();
+    return makeCursor(l, this);
+  }
+
+  /** @internal For cursors: `h` when it is a live allocation of at least `size` bytes (slab handles are 16-byte aligned). */
+  liveOffset_(h: number, size: number, _align: number): number {
+    if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0 && this.dbg_ === null) {
+      const k = this.st_[h >>> 4];
+      if (k > 0 && k <= this.n_ && this.sizes_[k] >= size) return h;
+    }
+    return this.liveOffsetSlow_(h, size);
+  }
+
+  private liveOffsetSlow_(h: unknown, size: number): number {
+    let usable: number;
+    try {
+      usable = this.usableSize(h as number);
+    } catch (e) {
+      // A freed large allocation: the native check calls it a double free; here it is a use after free.
+      if ((e as { code?: string }).code !== 'ERR_OFFHEAP_DOUBLE_FREE') throw e;
+      throw offheapErrorAt('ERR_OFFHEAP_USE_AFTER_FREE', this.name, h as number, `offset ${h} was freed`);
+    }
+    if (usable < size) {
+      throw offheapErrorAt('ERR_OFFHEAP_INVALID_HANDLE', this.name, h as number, `offset ${h} holds ${usable} bytes, smaller than the ${size}-byte record`);
+    }
+    return h as number;
   }
 
   /**

@@ -194,7 +194,7 @@ export default async function native({ quick }) {
       + 'A row that does not apply to a workload says why. '
       + `Driver: native/bench (g++ -O2), one binary per malloc.`,
     'mimalloc\'s churn count depends on its page state: here other live blocks share the 64 B page (the driver\'s own C++ '
-      + 'allocations go through mimalloc too), so a free never empties it; alone in its page (the ad-hoc loop of an earlier measurement, '
+      + 'allocations go through mimalloc too), so a free never empties it; alone in its page (an ad-hoc loop of alloc+free alone, '
       + '~116 instructions) every free empties the page and takes mimalloc\'s retire path, about 60 instructions more.',
   );
   return { groups, notes };

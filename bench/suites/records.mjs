@@ -70,7 +70,7 @@ export default async function records({ quick }) {
   if (pool.length) {
     // Nothing but the store allocates during the build, so a pause there is the store's.
     const pauses = med(pool.map((x) => x.buildGcCount));
-    notes.push(`records: target "no GC event caused by the pool": ${pauses === 0 ? 'met' : '**not met**'}: the ObjectPool build `
+    notes.push(`records: target "no GC event caused by the pool": ${pauses === 0 ? 'met' : 'not met'}: the ObjectPool build `
       + `saw ${pauses} GC pause${pauses === 1 ? '' : 's'} (median over ${pool.length} runs; ${med(pool.map((x) => x.buildGcMs)).toFixed(1)} ms), `
       + `Buffer.alloc(64) per record ${med(runs.get('buffers').map((x) => x.buildGcCount))}, the big Buffer ${med(runs.get('bigbuffer').map((x) => x.buildGcCount))}.`);
   }
