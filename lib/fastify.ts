@@ -14,9 +14,12 @@
  * (wrapped at onRoute, dropped once it has returned, thrown, or its promise
  * settled), so an arena view sent as the reply is not reused before the
  * socket has flushed it, and a handler abandoned by its client still owns
- * its memory until it is done. Routes must be declared after the plugin is
- * registered (a route declared before it is not wrapped: its arena is given
- * back when the reply ends).
+ * its memory until it is done. Error handlers set after the plugin run under
+ * the lease too (fastify calls the handlerTimeout one from a timer made
+ * before onRequest). Register the plugin before the hooks, error handlers and
+ * routes that use it: a route declared before it is not wrapped (its arena
+ * is given back when the reply ends), a hook added before it runs before its
+ * onRequest (request.arena throws ERR_OFFHEAP_NO_SCOPE there).
  */
 import { AsyncResource } from 'node:async_hooks';
 import { finished } from 'node:stream';
@@ -93,12 +96,23 @@ function underLease(handler: ErrorHandler): ErrorHandler {
   return wrapped;
 }
 
-const plugin: FastifyPluginCallback<OffheapFastifyOptions> = (app, options, done) => {
+/** The scope for the plugin's options (fastify's own register() options left out); throws for bad ones. */
+function makeScope(options: unknown): ArenaScope {
   const o = validateOptions<OffheapFastifyOptions>(options);
   validateKnownKeys(o, [...SCOPE_KEYS, ...REGISTER_KEYS]);
   const scopeOptions: Record<string, unknown> = {};
   for (const k of SCOPE_KEYS) if (o[k] !== undefined) scopeOptions[k] = o[k];
-  const scope = new ArenaScope(scopeOptions as unknown as ArenaScopeOptions);
+  return new ArenaScope(scopeOptions as unknown as ArenaScopeOptions);
+}
+
+const plugin: FastifyPluginCallback<OffheapFastifyOptions> = (app, options, done) => {
+  let scope: ArenaScope;
+  try {
+    scope = makeScope(options);
+  } catch (err) {
+    done(err as Error); // register() rejects with it
+    return;
+  }
 
   app.decorate('arenaScope', scope);
   app.decorateRequest(kLease as unknown as string, null);

@@ -7,6 +7,7 @@
 // server gives the GC figure, which is printed, never asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { abortMidRequest, abortMidResponse, newTally, round, ServerProcess, slowPipelined, type Report, type Tally } from './servers/load';
 
@@ -121,4 +122,139 @@ describe('Buffer.allocUnsafe servers under the same load', () => {
   afterAll(() => {
     console.log(`server load figures (${ROUNDS} rounds each):\n  ${figures.join('\n  ')}`);
   });
+});
+
+// The plugin itself, in this process, over real sockets.
+describe('offheap/fastify', () => {
+  const req = createRequire(__filename);
+  const Fastify = req('fastify') as typeof import('fastify').default;
+  const offheapFastify = req(join(root, 'dist/cjs/fastify.js')) as typeof import('../lib/fastify').offheapFastify;
+  const { currentArena } = req(join(root, 'dist/cjs/index.js')) as typeof import('../lib/index');
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  async function listen(app: ReturnType<typeof Fastify>): Promise<string> {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  }
+
+  // request.arena and currentArena() are the request's in every hook up to
+  // onSend and in the error handler, also after the body was read.
+  it('gives every hook, the handler and the error handler the request’s arena', async () => {
+    const app = Fastify();
+    await app.register(offheapFastify, { maxBytes: 1 << 20, keep: 2 });
+    const seen: string[] = [];
+    const same = (where: string, request: { arena: unknown }) => seen.push(`${where}:${currentArena() === request.arena}`);
+    app.addHook('onRequest', async (request) => same('onRequest', request));
+    app.addHook('preValidation', async (request) => same('preValidation', request));
+    app.addHook('preHandler', async (request) => same('preHandler', request));
+    app.addHook('onSend', async (request, _reply, payload) => {
+      same('onSend', request);
+      return payload;
+    });
+    app.setErrorHandler(async (err, request, reply) => {
+      same('errorHandler', request);
+      await sleep(1);
+      reply.code(500);
+      return request.arena.alloc(5).fill(0x45);
+    });
+    app.post('/echo', async (request) => {
+      same('handler', request);
+      await sleep(2);
+      const body = JSON.stringify(request.body);
+      const view = currentArena().alloc(Buffer.byteLength(body));
+      view.write(body);
+      return view;
+    });
+    app.get('/fail', async () => {
+      throw new Error('fails');
+    });
+    const base = await listen(app);
+    try {
+      const r = await fetch(`${base}/echo`, { method: 'POST', body: '{"a":[1,2]}', headers: { 'content-type': 'application/json' } });
+      expect(await r.text()).toBe('{"a":[1,2]}');
+      const f = await fetch(`${base}/fail`);
+      expect([f.status, await f.text()]).toEqual([500, 'EEEEE']);
+      expect(seen.filter((s) => s.endsWith(':false'))).toEqual([]);
+      expect(new Set(seen.map((s) => s.split(':')[0]))).toEqual(new Set(['onRequest', 'preValidation', 'preHandler', 'handler', 'onSend', 'errorHandler']));
+      await sleep(5);
+      expect(app.arenaScope.stats()).toMatchObject({ lent: 0, created: 1 });
+    } finally {
+      await app.close();
+    }
+    // close() destroys the scope and its arenas.
+    expect(app.arenaScope.stats()).toMatchObject({ lent: 0, reserved: 0 });
+    expect(() => app.arenaScope.acquire()).toThrow(expect.objectContaining({ code: 'ERR_OFFHEAP_DESTROYED' }));
+  }, 60_000);
+
+  // A client that leaves while the handler awaits: the arena stays the
+  // handler's until it is done, then comes back; a late timer is refused.
+  it('keeps an abandoned handler’s arena until it settles, then refuses late timers', async () => {
+    const app = Fastify();
+    await app.register(offheapFastify, { maxBytes: 1 << 20 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let late: unknown;
+    const lateDone = new Promise<void>((r) => {
+      app.get('/slow', async (request) => {
+        const view = request.arena.alloc(16).fill(1);
+        await gate;
+        view.fill(2); // still this request's memory
+        setTimeout(() => {
+          try {
+            late = currentArena();
+          } catch (err) {
+            late = err;
+          }
+          r();
+        }, 20);
+        return view;
+      });
+    });
+    const base = await listen(app);
+    try {
+      const ac = new AbortController();
+      const pending = fetch(`${base}/slow`, { signal: ac.signal }).catch((err: Error) => err);
+      while (app.arenaScope.stats().lent === 0) await sleep(2);
+      ac.abort();
+      await pending;
+      await sleep(50);
+      expect(app.arenaScope.stats().lent).toBe(1); // the reply closed; the handler still runs
+      release();
+      await lateDone;
+      expect(app.arenaScope.stats().lent).toBe(0);
+      expect((late as { code?: string }).code).toBe('ERR_OFFHEAP_NO_SCOPE');
+    } finally {
+      await app.close();
+    }
+  }, 60_000);
+
+  it('rejects bad and unknown options when registered', async () => {
+    for (const [options, code] of [[{}, 'ERR_INVALID_ARG_TYPE'], [{ maxBytes: -1 }, 'ERR_OUT_OF_RANGE'], [{ maxBytes: 1 << 20, kep: 1 }, 'ERR_INVALID_ARG_TYPE']] as const) {
+      const app = Fastify();
+      await expect(app.register(offheapFastify, options as never).ready()).rejects.toMatchObject({ code });
+      await app.close().catch(() => undefined);
+    }
+    // A hook added before the plugin runs before its onRequest: a typed error, not another request's arena.
+    const app = Fastify();
+    let early: unknown;
+    app.addHook('onRequest', async (request) => {
+      try {
+        early = request.arena;
+      } catch (err) {
+        early = err;
+      }
+    });
+    await app.register(offheapFastify, { maxBytes: 1 << 20 });
+    app.get('/', async (request) => request.arena.alloc(2).fill(0x4f));
+    const r = await app.inject('/');
+    expect(r.body).toBe('OO');
+    expect(early).toMatchObject({ code: 'ERR_OFFHEAP_NO_SCOPE' });
+    await app.close();
+  });
+
+  it('types request.arena and app.arenaScope by declaration merging', () => {
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--esModuleInterop',
+      '--module', 'commonjs', '--target', 'ES2022', '--lib', 'ES2022,ESNext.Disposable', '--types', 'node', '--skipLibCheck',
+      join(__dirname, 'servers/fastify-types.ts')], { cwd: root, encoding: 'utf8' });
+  }, 120_000);
 });
