@@ -258,3 +258,22 @@ describe('offheap/fastify', () => {
       join(__dirname, 'servers/fastify-types.ts')], { cwd: root, encoding: 'utf8' });
   }, 120_000);
 });
+
+// The runnable examples start a server, talk to it and exit on their own.
+describe('server examples', () => {
+  const run = (file: string) => execFileSync(process.execPath, [join(root, 'examples', file)], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+
+  it('examples/server-http.mjs', () => {
+    const out = run('server-http.mjs');
+    expect(out).toContain('rows=3: "row 0\\nrow 1\\nrow 2\\n"');
+    expect(out).toMatch(/arenas lent 0, kept \d+, reserved \d+/);
+  }, 90_000);
+
+  it('examples/server-fastify.mjs', () => {
+    const out = run('server-fastify.mjs');
+    expect(out).toContain('"hello ada\\n"');
+    expect(out).toContain('"QUIET WORDS"');
+    expect(out).toContain('500 "failed: no such thing\\n"');
+    expect(out).toMatch(/arenas lent 0, kept \d+, reserved \d+/);
+  }, 90_000);
+});
