@@ -26,7 +26,8 @@ import { finished } from 'node:stream';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Arena } from './arena';
-import { ArenaScope, settle, type ArenaScopeOptions, type Lease } from './arena-scope';
+import { settle } from './arena';
+import { ArenaScope, type ArenaScopeOptions, type Lease } from './arena-scope';
 import { OffheapError } from './errors';
 import { validateKnownKeys, validateOptions } from './validate';
 
