@@ -1,4 +1,4 @@
-// The API reference: every public export of lib/index.ts (and every public
+// The API reference: every public export of each package entry point (and every public
 // member of the classes and interfaces it exports) carries a doc comment, and
 // docs/api/ is what `npm run docs` builds from them, without a warning.
 import { spawnSync } from 'node:child_process';
@@ -51,13 +51,13 @@ function undocumented(program: ts.Program, entry: string): string[] {
   return missing;
 }
 
-function libProgram(): ts.Program {
+function libProgram(rootNames: string[]): ts.Program {
   const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); },
   });
   if (!config) throw new Error('tsconfig.json did not parse');
-  return ts.createProgram({ rootNames: [join(root, 'lib/index.ts')], options: { ...config.options, noEmit: true } });
+  return ts.createProgram({ rootNames, options: { ...config.options, noEmit: true } });
 }
 
 /** A program over files written to a temporary directory, for checking the checker itself. */
@@ -101,8 +101,19 @@ export function loose(): void {}
     expect(found.sort()).toEqual(['Bad', 'Bad.open', 'Bad.size', 'Opts.b', 'renamed'].sort());
   });
 
-  it('every public export of lib/index.ts and every public member of its classes and interfaces has one', () => {
-    expect(undocumented(libProgram(), join(root, 'lib/index.ts'))).toEqual([]);
+  // One entry per subpath of package.json "exports" ('.' is lib/index.ts, './fastify' lib/fastify.ts, ...).
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const entries = Object.keys(pkg.exports).filter((k) => k !== './package.json')
+    .map((k) => `lib/${k === '.' ? 'index' : k.slice(2)}.ts`);
+
+  it('typedoc.json documents every entry point of the package', () => {
+    const config = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8'));
+    expect([...config.entryPoints].sort()).toEqual([...entries].sort());
+  });
+
+  it.each(entries)('every public export of %s and every public member of its classes and interfaces has one', (entry) => {
+    const program = libProgram(entries.map((e) => join(root, e)));
+    expect(undocumented(program, join(root, entry))).toEqual([]);
   });
 });
 
