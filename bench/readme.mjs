@@ -1,48 +1,81 @@
 // Puts the latest report (bench/results/latest.json) into README.md between
 // <!-- bench:start --> and <!-- bench:end -->: machine, date, command, one
 // table row per workload (every candidate in it, none dropped), every target
-// with "met" / "MISSED", and the chart.
+// with "met" / "not met" / "not measured", and the charts.
 //   node bench/readme.mjs [report.json] [README.md]
 // `npm run bench` calls it after a full run.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, fmtRatio, targetDetail } from './harness.mjs';
+import { figure, finite, fmt, fmtRatio, targetDetail } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const START = '<!-- bench:start -->';
 export const END = '<!-- bench:end -->';
 
-/** The Markdown that goes between the markers. */
+/** The Markdown that goes between the markers. Never throws on a report's figures. */
 export function readmeSection(report, chartPath) {
-  const m = report.machine;
+  const m = report?.machine ?? {};
+  const suites = Array.isArray(report?.suites) ? report.suites : [];
   const out = [
-    `Measured ${report.date.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.memGiB} GiB), Node ${m.node}, ${m.platform},`,
-    `with \`${report.command}\` (${fmtMinutes(report.seconds)}${m.load ? `, load average at start ${m.load.join(' ')}` : ''}). Every figure is a median over interleaved rounds;`,
-    'the ratio is how many times better than the group\'s baseline in the same run (> 1 is better);',
-    'bold rows are offheap, the others its peers. Spreads and notes: [bench/results/latest.md](bench/results/latest.md).',
+    `Measured ${String(report?.date ?? 'at an unrecorded date').slice(0, 10)} on ${m.cpu ?? 'an unrecorded CPU'} (${m.cores ?? '?'} cores, ${m.memGiB ?? '?'} GiB), Node ${m.node ?? '?'}, ${m.platform ?? '?'},`,
+    `with \`${report?.command ?? 'npm run bench'}\` (${fmtMinutes(report?.seconds)}${Array.isArray(m.load) ? `, load average at start ${m.load.join(' ')}` : ''}).`,
+  ];
+  // First the real-work tables the suites summarise (servers under load).
+  const summaries = suites.flatMap((s) => (Array.isArray(s?.summary) ? s.summary : []));
+  for (const t of summaries) out.push('', ...summaryTable(t));
+  out.push(
+    '',
+    'Microbenchmarks: every figure is a median over interleaved rounds; the ratio is how many times better than the',
+    'group\'s baseline in the same run (> 1 is better); bold names are offheap, the others its peers.',
+    'Spreads and notes: [bench/results/latest.md](bench/results/latest.md).',
     '',
     '| suite | workload | baseline | the others against the baseline (their median) |',
     '| --- | --- | --- | --- |',
-  ];
+  );
   const targets = [];
-  for (const s of report.suites) {
-    if (s.error) out.push(`| ${s.name} | **suite failed**: ${s.error} | | |`);
-    for (const g of s.groups ?? []) {
-      const base = g.rows.find((r) => r.name === g.baseline);
-      const others = g.rows.filter((r) => r !== base).map((r) => {
-        const name = r.peer ? r.name : `**${r.name}**`;
-        if (r.median !== null) return `${name}: ${fmtRatio(r.ratio)}x (${fmt(r.median)})`;
-        return `${name}: ${/^does not apply/.test(r.unavailable ?? '') ? 'does not apply' : 'not available in this build'}`;
+  for (const s of suites) {
+    if (s?.error) out.push(`| ${s.name} | suite failed: ${cell(s.error)} | | |`);
+    if (s?.skipped) out.push(`| ${s.name} | skipped: ${cell(s.skipped)} | | |`);
+    for (const g of Array.isArray(s?.groups) ? s.groups : []) {
+      const rows = Array.isArray(g?.rows) ? g.rows : [];
+      const base = rows.find((r) => r?.name === g.baseline);
+      const others = rows.filter((r) => r !== base).map((r) => {
+        const name = r?.peer ? r?.name : `**${r?.name}**`;
+        if (finite(r?.median) === null) return `${name}: ${/^does not apply/.test(r?.unavailable ?? '') ? 'does not apply' : `not measured (${cell(r?.unavailable ?? 'no figure')})`}`;
+        return `${name}: ${finite(r.ratio) === null ? `n/a (${cell(r.ratioNote ?? 'no ratio')})` : `${fmtRatio(r.ratio)}x`} (${figure(r)})`;
       });
-      out.push(`| ${s.name} | ${g.title} | ${base.name}: ${fmt(base.median)} ${g.unit} | ${others.join('<br>')} |`);
-      for (const t of g.targets ?? []) targets.push(`- ${t.status === 'met' ? 'met' : `**${t.status}**`}: ${g.title}: ${t.label}${targetDetail(t, g.unit)}`);
+      const baseCell = !base ? 'not measured' : finite(base.median) === null ? `${base.name}: not measured (${cell(base.unavailable)})` : `${base.name}: ${figure(base)} ${g.unit}`;
+      if (!g.headline) out.push(`| ${s.name} | ${cell(g.title)} | ${baseCell} | ${others.join('<br>')} |`);
+      for (const t of Array.isArray(g?.targets) ? g.targets : []) targets.push(`- ${t.status}: ${t.label}${targetDetail(t, g.unit)}`);
     }
   }
-  if (targets.length) out.push('', 'Targets of the issues, checked in this run:', '', ...targets);
+  if (targets.length) out.push('', 'Targets, checked in this run:', '', ...targets);
   out.push('', `![ratios against each group's baseline, log scale](${chartPath})`);
+  if (hasLatency(report)) out.push('', `![latency by percentile, log scale](${latencyChartPath(chartPath)})`);
   return out.join('\n');
 }
+
+/** Where the latency chart of a report goes, next to its ratio chart. */
+export function latencyChartPath(chartPath) {
+  return String(chartPath).replace(/\.svg$/, '') + '-latency.svg';
+}
+
+export function hasLatency(report) {
+  return (Array.isArray(report?.suites) ? report.suites : []).some((s) => (Array.isArray(s?.groups) ? s.groups : []).some((g) => g?.latency));
+}
+
+/** A suite's summary table ({ title, note?, columns, rows: [[cell...]] }) as Markdown. */
+export function summaryTable(t) {
+  const columns = Array.isArray(t?.columns) ? t.columns : [];
+  const rows = Array.isArray(t?.rows) ? t.rows : [];
+  const out = [`**${t?.title ?? 'summary'}**${t?.note ? ` ${t.note}` : ''}`, ''];
+  out.push(`| ${columns.map(cell).join(' | ')} |`, `| ${columns.map((_, i) => (i ? '---:' : '---')).join(' | ')} |`);
+  for (const r of rows) out.push(`| ${(Array.isArray(r) ? r : [r]).map((v) => (typeof v === 'number' ? fmt(v) : cell(v))).join(' | ')} |`);
+  return out;
+}
+
+const cell = (v) => (v === null || v === undefined ? 'n/a' : String(v).replace(/\|/g, '\\|').replace(/\n/g, ' '));
 
 /** Replaces the text between the markers of `readme` (text) with `section`. */
 export function spliceReadme(readme, section) {
@@ -53,7 +86,7 @@ export function spliceReadme(readme, section) {
 }
 
 function fmtMinutes(seconds) {
-  if (!seconds) return 'duration not recorded';
+  if (finite(seconds) === null || seconds <= 0) return 'duration not recorded';
   return seconds < 120 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`;
 }
 

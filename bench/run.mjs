@@ -7,13 +7,13 @@
 //   some suites only         -> bench/results/partial.*
 // --out PATH writes PATH.{md,json,svg} instead (the README is then left alone).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { toMarkdown } from './harness.mjs';
-import { renderChart } from './chart.mjs';
-import { updateReadme } from './readme.mjs';
+import { suitesDir, toMarkdown } from './harness.mjs';
+import { renderChart, renderLatencyChart } from './chart.mjs';
+import { hasLatency, summaryTable, updateReadme } from './readme.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -21,10 +21,16 @@ const quick = args.includes('--quick');
 const outIndex = args.indexOf('--out');
 const outArg = outIndex >= 0 ? args[outIndex + 1] : null;
 const wanted = args.filter((a, i) => !a.startsWith('--') && (outIndex < 0 || i !== outIndex + 1));
-const all = readdirSync(join(here, 'suites'))
+// The real-work suites first (the report's first section), then the rest by name.
+const FIRST = ['sessions', 'server'];
+const all = readdirSync(suitesDir())
   .filter((f) => f.endsWith('.mjs'))
   .map((f) => f.replace(/\.mjs$/, ''))
-  .sort();
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+function rank(name) {
+  const i = FIRST.indexOf(name);
+  return i < 0 ? FIRST.length : i;
+}
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length) {
   console.error(`unknown suite(s): ${unknown.join(', ')}; suites: ${all.join(', ')}`);
@@ -53,15 +59,28 @@ suites.forEach((name, i) => {
   rmSync(out, { force: true });
   const child = spawnSync(process.execPath, ['--expose-gc', join(here, 'suite-runner.mjs'), name, out, ...(quick ? ['--quick'] : [])], {
     stdio: ['ignore', 'inherit', 'inherit'],
+    // Bounded: a suite that hangs is reported as failed, and the report is still written.
+    timeout: (quick ? 5 : 20) * 60_000,
+    killSignal: 'SIGKILL',
   });
   const seconds = (Date.now() - started) / 1000;
-  console.error(`== ${name}: ${child.status === 0 ? 'done' : 'FAILED'} in ${seconds.toFixed(1)} s`);
-  if (child.status !== 0) {
+  let result = null;
+  let unreadable = null;
+  try {
+    result = JSON.parse(readFileSync(out, 'utf8'));
+  } catch (e) {
+    unreadable = existsSync(out) ? `its result could not be read: ${e.message}` : null;
+  }
+  const error = child.status !== 0
+    ? (result?.error ?? (child.error?.code === 'ETIMEDOUT' ? `timed out after ${seconds.toFixed(0)} s` : `exited with ${child.status ?? child.signal}`))
+    : (unreadable ?? (result && typeof result === 'object' ? result.error : 'wrote no result'));
+  console.error(`== ${name}: ${error ? `failed (${error})` : result?.skipped ? `skipped (${result.skipped})` : 'done'} in ${seconds.toFixed(1)} s`);
+  if (error) {
     failed++;
-    report.suites.push({ name, seconds, error: `exited with ${child.status ?? child.signal}` });
+    report.suites.push({ name, seconds, error: String(error) });
     return;
   }
-  report.suites.push({ name, seconds, ...JSON.parse(readFileSync(out, 'utf8')) });
+  report.suites.push({ name, seconds, ...result });
 });
 report.seconds = (Date.now() - t0) / 1000;
 
@@ -75,22 +94,46 @@ const md = [
   '',
 ];
 if (quick) md.push('**Quick mode**: tiny counts, few rounds; these figures check the harness and mean nothing.', '');
+// Each piece is written even when another cannot be: a malformed group says so in its place.
+const safely = (what, fn) => {
+  try {
+    return fn();
+  } catch (e) {
+    return `${what} could not be rendered: ${e.message}\n`;
+  }
+};
 for (const s of report.suites) {
   md.push(`## ${s.name}`, '');
-  if (s.error) md.push(`**failed**: ${s.error}`, '');
-  for (const g of s.groups ?? []) md.push(toMarkdown(g));
-  for (const line of s.notes ?? []) md.push(line, '');
+  if (s.error) md.push(`**suite failed**: ${s.error}`, '');
+  if (s.skipped) md.push(`**skipped**: ${s.skipped}`, '');
+  for (const t of Array.isArray(s.summary) ? s.summary : []) md.push(safely('summary table', () => summaryTable(t).join('\n')), '');
+  for (const g of Array.isArray(s.groups) ? s.groups : []) md.push(safely(`group ${g?.title}`, () => toMarkdown(g)));
+  for (const line of Array.isArray(s.notes) ? s.notes : []) md.push(String(line), '');
 }
 const dir = join(here, 'results');
 const base = outArg ? resolve(outArg) : join(dir, quick ? 'quick' : complete ? 'latest' : 'partial');
 mkdirSync(dirname(base), { recursive: true });
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${base}.md`, `${md.join('\n')}\n`);
-writeFileSync(`${base}.svg`, renderChart(report));
+// A chart that cannot be drawn is replaced by one line saying why.
+const svgOf = (fn) => {
+  try {
+    return fn();
+  } catch (e) {
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="40"><text x="8" y="24">chart could not be drawn: ${String(e.message).replace(/[<&>]/g, '')}</text></svg>\n`;
+  }
+};
+writeFileSync(`${base}.svg`, svgOf(() => renderChart(report)));
+if (hasLatency(report)) writeFileSync(`${base}-latency.svg`, svgOf(() => renderLatencyChart(report)));
 console.log(md.join('\n'));
-console.error(`\nwrote ${base}.{json,md,svg} in ${report.seconds.toFixed(0)} s`);
+console.error(`\nwrote ${base}.{json,md,svg}${hasLatency(report) ? ` and ${base}-latency.svg` : ''} in ${report.seconds.toFixed(0)} s`);
 if (!quick && complete && !outArg && !args.includes('--no-readme')) {
-  if (failed) console.error(`README.md left alone: ${failed} suite(s) failed`);
-  else console.error(`updated ${updateReadme(`${base}.json`)}`);
+  // The README shows what this run measured, a failed suite included (as failed).
+  try {
+    console.error(`updated ${updateReadme(`${base}.json`)}${failed ? ` (${failed} suite(s) failed, shown as failed)` : ''}`);
+  } catch (e) {
+    console.error(`README.md not updated: ${e.message}`);
+    failed++;
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -55,7 +55,7 @@ export async function threadGroups(label, make, { ops = 2_000_000, rounds = 9 } 
       'frees of a shared allocator are a compare-and-swap on the slot state. Compare with the control group below.',
     target: {
       candidate: `2 workers, shared ${label}, half each`, vs: `1 worker, shared ${label}`, atLeast: 1.5,
-      label: `two workers sharing a ${label} at least 1.5x the throughput of one (issue 7, on 2 shared cores)`,
+      label: `two workers sharing a ${label} at least 1.5x the throughput of one (on 2 shared cores)`,
     },
   });
   const control = await compare(`Threads, control for ${label}: the same split on private pure-JS free lists (nothing shared)`, [

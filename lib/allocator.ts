@@ -91,7 +91,11 @@ export abstract class AllocatorBase implements Registered, Disposable {
     unregister(this);
   }
 
-  /** `using pool = new ObjectPool(...)` destroys it at the end of the block. */
+  /**
+   * Calls destroy(), so that `using pool = new ObjectPool(...)` destroys it at
+   * the end of the block. `using` is a syntax error on Node 20 and 22 without
+   * a flag; there, call destroy() (or this method) in a `finally`.
+   */
   [Symbol.dispose](): void {
     this.destroy();
   }

@@ -19,17 +19,24 @@ export type OffheapErrorCode =
 
 /** The error every allocator throws for misuse; `code` says which kind. */
 export class OffheapError extends Error {
+  /** Which kind of misuse or failure: stable across versions, safe to switch on. */
   readonly code: OffheapErrorCode;
 
+  /**
+   * Made by the allocators; `message` starts with the allocator's name. Debug
+   * findings also carry `offset` (the allocation) and, for a bad byte, `at`.
+   */
   constructor(code: OffheapErrorCode, message: string) {
     super(message);
     this.code = code;
   }
 
+  /** Always 'OffheapError'. */
   override get name(): string {
     return 'OffheapError';
   }
 
+  /** `OffheapError [CODE]: message`. */
   override toString(): string {
     return `OffheapError [${this.code}]: ${this.message}`;
   }

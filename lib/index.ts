@@ -1,6 +1,6 @@
 /**
  * offheap: Arena, ObjectPool and SlabAllocator over mmap'd memory, off the
- * V8 heap. See README.md for the API and DESIGN.md for the contract.
+ * V8 heap. The guides are in docs/, the reference in docs/api/.
  */
 export { backing, type Backing } from './native';
 export { OffheapError, type OffheapErrorCode } from './errors';
@@ -8,7 +8,14 @@ export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel, type LeakRecord } from './guards';
 export { toPrometheus, registerPrometheusCollector } from './metrics';
 export { Arena, type ArenaOptions, type ArenaResetOptions, type ArenaLeak, type ArenaStats } from './arena';
-export { ArenaScope, currentArena, type ArenaScopeOptions } from './arena-scope';
+export {
+  ArenaScope,
+  currentArena,
+  type ArenaScopeOptions,
+  type ArenaRunOptions,
+  type ArenaLease,
+  type ArenaScopeStats,
+} from './arena-scope';
 export {
   SlabAllocator,
   type SlabAllocatorOptions,
@@ -26,6 +33,7 @@ export {
   type ScalarType,
   type FieldValue,
   type RecordCursor,
+  type CursorMethods,
   type RecordFields,
   type RecordObject,
   type PlainSpec,

@@ -85,6 +85,7 @@ export type RecordCursor<S extends LayoutSpec> = RecordFields<S> & CursorMethods
 
 /** One placed field (Layout.fields). */
 export interface LayoutField {
+  /** The field's name, as in the spec. */
   readonly name: string;
   /** The spec string ('f64', 'utf8[24]', 'u8[3]') or 'layout' for a nested layout. */
   readonly type: string;
@@ -92,6 +93,7 @@ export interface LayoutField {
   readonly offset: number;
   /** Bytes the field spans. */
   readonly size: number;
+  /** Alignment of the field in bytes. */
   readonly align: number;
   /** Elements of `T[n]`, bytes of `utf8[n]`; undefined for scalars and layouts. */
   readonly length: number | undefined;

@@ -33,6 +33,7 @@ const ALLOCS = 0;
 const FREES = 1;
 const FAILED = 2;
 
+/** Options of `new ObjectPool()`. Unknown names are a TypeError. */
 export interface ObjectPoolOptions<S extends LayoutSpec = LayoutSpec> {
   /** Bytes each slot must hold (1 .. 16 MiB); rounded up to hold the free-list link and the alignment. Default with a layout: its size. */
   slotSize?: number;
@@ -56,11 +57,22 @@ export interface ObjectPoolOptions<S extends LayoutSpec = LayoutSpec> {
 
 /** What share() returns: plain data for postMessage / workerData. */
 export interface ObjectPoolDescriptor {
+  /** Always 'ObjectPool': a SlabAllocator descriptor is refused. */
   readonly kind: 'ObjectPool';
+  /** The id in the process-wide share registry. */
   readonly id: number;
+  /** The rounded slot size. */
   readonly slotSize: number;
+  /** Most slots live at once. */
   readonly capacity: number;
-  readonly debug: false | { poison: boolean; leaks: 'off' | 'sample' | 'paranoid' };
+  /** The pool's debug settings (false in release mode): every attachment uses them. */
+  readonly debug: false | {
+    /** Poison fills and checks. */
+    poison: boolean;
+    /** Leak tracking level. */
+    leaks: 'off' | 'sample' | 'paranoid';
+  };
+  /** The shared pool's name. */
   readonly name: string;
   /** Under the v8 backing: the pool's SharedArrayBuffers (slots, state), shared by structured clone. */
   readonly memory?: SharedArrayBuffer[];
@@ -70,9 +82,11 @@ export interface ObjectPoolDescriptor {
   readonly generations?: SharedArrayBuffer;
 }
 
+/** AllocatorStats, plus the pool's geometry and where its free slots are. */
 export interface ObjectPoolStats extends AllocatorStats {
   /** Rounded slot size in bytes. */
   slotSize: number;
+  /** Most slots live at once. */
   capacity: number;
   /** Free slots in the native depot. */
   depotSlots: number;
@@ -133,6 +147,13 @@ class Attachment {
   constructor(readonly id: number, readonly generations?: unknown) {}
 }
 
+/**
+ * Fixed-size slots with O(1) alloc and free and no header per slot (a free
+ * slot holds the index of the next): many objects of one size that live a
+ * while. allocHandle() returns a byte offset into `buffer`, alloc() a Buffer
+ * over the slot; freeHandle() / free() give it back. share() / attach() open
+ * it in other threads.
+ */
 export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase {
   readonly kind = 'ObjectPool';
   // Fields are `declare`d and assigned once, in the constructor: V8 then

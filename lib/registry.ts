@@ -5,13 +5,21 @@
 
 /** Counters every allocator reports (DESIGN.md section 6). */
 export interface AllocatorStats {
+  /** Address space reserved for the region (mapped, not resident until used). */
   reservedBytes: number;
+  /** Bytes of the region whose pages are committed (may be resident). */
   committedBytes: number;
+  /** Bytes in live allocations (Arena: the cursor; pool: live slots x slot size; slab: usable sizes). */
   liveBytes: number;
+  /** Allocations live now. */
   liveCount: number;
+  /** The highest `liveBytes` seen (slab and shared pool: sampled at each native crossing). */
   peakLiveBytes: number;
+  /** Allocations ever made. */
   allocCount: number;
+  /** Allocations ever freed (an arena reset frees all its live ones at once). */
   freeCount: number;
+  /** Allocations refused with ERR_OFFHEAP_EXHAUSTED (or -1 from a try... method). */
   failedCount: number;
 }
 
@@ -56,8 +64,15 @@ export const STAT_KEYS: readonly (keyof AllocatorStats)[] = [
   'peakLiveBytes', 'allocCount', 'freeCount', 'failedCount',
 ];
 
-/** Sum of the counters of every live allocator of this thread. */
-export function stats(): AllocatorStats & { allocators: number } {
+/**
+ * Sum of the counters of every live allocator of this thread, plus
+ * `allocators`: how many there are. Allocators are held weakly, so one dropped
+ * without destroy() leaves the sums once it is garbage collected.
+ */
+export function stats(): AllocatorStats & {
+  /** Live allocators of this thread counted in the sums. */
+  allocators: number;
+} {
   const total = { allocators: 0 } as AllocatorStats & { allocators: number };
   for (const k of STAT_KEYS) total[k] = 0;
   for (const a of liveAllocators()) {

@@ -23,12 +23,13 @@ import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo
 import { isUint8Array } from './view';
 import { makeCursor, validateLayout, type Layout, type LayoutSpec, type RecordCursor } from './layout';
 
+/** Options of `new SlabAllocator()`; every one has a default. Unknown names are a TypeError. */
 export interface SlabAllocatorOptions {
   /** Address space to reserve (rounded up to whole slabs; at most 2 GiB). Default 1 GiB: reserving is free. */
   maxBytes?: number;
   /** Bytes per slab, a power of two from 4 KiB to 16 MiB. Default 64 KiB. */
   slabBytes?: number;
-  /** Ascending object sizes, multiples of 16, at most slabBytes, up to 250 of them. Default: see README. */
+  /** Ascending object sizes, multiples of 16, at most slabBytes, up to 250 of them. Default: 16 B steps up to 128 B, then four per doubling up to slabBytes / 8 (docs/slab.md). */
   sizeClasses?: readonly number[];
   /** Empty slabs each class keeps committed before giving them back to the OS. Default 1. */
   retainEmptySlabs?: number;
@@ -44,6 +45,7 @@ export interface SlabClassStats {
   size: number;
   /** Slabs serving this class (partial, full and empty). */
   slabs: number;
+  /** floor(slabBytes / size). */
   objectsPerSlab: number;
   /** Objects allocated to users. */
   live: number;
@@ -55,10 +57,13 @@ export interface SlabClassStats {
   cached: number;
 }
 
+/** AllocatorStats, plus one row per size class and the large allocations. */
 export interface SlabStats extends AllocatorStats {
+  /** One row per size class, smallest first. */
   classes: SlabClassStats[];
   /** Live allocations above the largest class, each with a run of its own. */
   largeCount: number;
+  /** Bytes committed for those large allocations (each rounded up to a page). */
   largeBytes: number;
   /** Native bookkeeping outside the region: slab headers and the state bytes of slabs in use. */
   metadataBytes: number;
@@ -66,9 +71,13 @@ export interface SlabStats extends AllocatorStats {
 
 /** What share() returns and attach() takes: structured-clonable. */
 export interface SlabDescriptor {
+  /** Always 'SlabAllocator': an ObjectPool descriptor is refused. */
   readonly kind: 'SlabAllocator';
+  /** The id in the process-wide share registry. */
   readonly id: number;
+  /** The shared allocator's name. */
   readonly name: string;
+  /** Its debug settings: every attachment uses the same. */
   readonly debug: DebugConfig;
   /** Under the v8 backing: the allocator's SharedArrayBuffers (region, state bytes), shared by structured clone. */
   readonly memory?: SharedArrayBuffer[];
@@ -157,6 +166,13 @@ function create(options: unknown): Opened {
   return { handle, name, debug };
 }
 
+/**
+ * Objects of mixed sizes that come and go: size classes carved from slabs of
+ * pages (Linux's SLUB, jemalloc's class spacing). alloc() returns a Buffer,
+ * allocHandle() a byte offset into `buffer`; free() / freeHandle() give it
+ * back, trim() returns empty slabs to the OS. share() / attach() open it in
+ * other threads.
+ */
 export class SlabAllocator extends AllocatorBase {
   readonly kind = 'SlabAllocator';
   /** Bytes per slab. */

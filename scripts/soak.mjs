@@ -1,4 +1,4 @@
-// Soak run (issue 9; not in CI): mixed operations on the three allocators in
+// Soak run (not in CI): mixed operations on the three allocators in
 // two workers (each its own Arena; one ObjectPool and one SlabAllocator
 // shared by both), every allocation tagged and checked before it is freed.
 // Prints the process RSS every `sample` operations and fails when RSS after

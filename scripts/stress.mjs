@@ -1,4 +1,4 @@
-// The long native stress run (issue 9): builds the core tests under ASan +
+// The long native stress run: builds the core tests under ASan +
 // UBSan and runs the stress_* cases for several seeds with many operations.
 //   npm run stress -- [opsPerCase=1000000] [seeds=4] [firstSeed=1]
 // Prints operations run and sanitizer reports; exits 1 on any failure or report.

@@ -1,4 +1,4 @@
-// Fault injection (issue 9): the system page source refuses reservations and
+// Fault injection: the system page source refuses reservations and
 // madvise(MADV_DONTNEED) calls on demand (native.injectFaults). A refused
 // reservation is ERR_OFFHEAP_OS_FAILURE and leaks nothing; a refused
 // decommit during Arena reset({ retainBytes }), slab empty-slab release,

@@ -1,4 +1,4 @@
-// The detection matrix of issue 6 / DESIGN.md section 5: every misuse kind
+// The detection matrix of DESIGN.md section 5: every misuse kind
 // against every allocator, in debug and in release mode, with the exact
 // OffheapError code each cell must give. Debug mode detects every applicable
 // kind; release mode detects the release guards (invalid / foreign handle,
@@ -392,7 +392,7 @@ describe('guards detection matrix', () => {
       return `${kind.padEnd(56)} | ${cells.map((c) => c.padEnd(34)).join(' | ')}`;
     });
     console.log(`${'misuse (debug / release; silent: not a release guard)'.padEnd(56)} | ${KINDS.map((k) => k.padEnd(34)).join(' | ')}\n${rows.join('\n')}`);
-    // Every kind of issue 6 has a row, and every row covers at least one allocator.
+    // Every misuse kind has a row, and every row covers at least one allocator.
     for (const row of Object.values(MATRIX)) expect(KINDS.some((k) => typeof row[k] === 'object')).toBe(true);
   });
 

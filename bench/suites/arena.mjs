@@ -55,7 +55,7 @@ export default async function arenaSuite() {
     { name: 'arena.allocZeroed(64)', run: (n) => { for (let i = 0; i < n; i++) { ring[i & 255] = zeroed.allocZeroed(64); if ((i & 4095) === 4095) zeroed.reset(); } } },
   ], {
     ops: 200_000, baseline: 'Buffer.allocUnsafe(64)', note: 'reset() every 4096 allocations is included in the arena rows.',
-    target: { candidate: 'arena.alloc(64)', vs: 'Buffer.allocUnsafe(64)', atLeast: 1.5, label: 'arena.alloc(64) at least 1.5x faster than Buffer.allocUnsafe(64) (issue 3)' },
+    target: { candidate: 'arena.alloc(64)', vs: 'Buffer.allocUnsafe(64)', atLeast: 1.5, label: 'arena.alloc(64) at least 1.5x faster than Buffer.allocUnsafe(64)' },
   });
 
   const big = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-4k' }), 2 * MiB);
@@ -81,7 +81,7 @@ export default async function arenaSuite() {
   ], {
     ops: 20_000, baseline: 'Buffer.allocUnsafe(4096)',
     note: 'reset() every 256 allocations (1 MiB) is included in the arena row; the pool and slab rows keep 256 Buffers live and free each when its place in the ring comes round (the frees are timed).',
-    target: { candidate: 'arena.alloc(4096)', vs: 'Buffer.allocUnsafe(4096)', atLeast: 20, label: 'arena.alloc(4096) at least 20x faster than Buffer.allocUnsafe(4096) (issue 3)' },
+    target: { candidate: 'arena.alloc(4096)', vs: 'Buffer.allocUnsafe(4096)', atLeast: 20, label: 'arena.alloc(4096) at least 20x faster than Buffer.allocUnsafe(4096)' },
   });
 
   const handles = warm(new Arena({ maxBytes: 4 * MiB, name: 'bench-h' }), MiB);
@@ -102,8 +102,8 @@ export default async function arenaSuite() {
     note: 'a reset every 4096 allocations is included in every row. Cold: the limit starts at 0 each round and grows ' +
       'in 64 KiB steps (4 native calls) inside the loop, so V8 compiles the slow path into it.',
     target: [
-      { candidate: 'arena.allocHandle(64)', vs: 'JsBump.alloc(64)', atLeast: 0.5, label: 'arena.allocHandle(64) within 2x of a pure-JS bump (issue 3)' },
-      { candidate: 'arena.allocHandle(64), cold', vs: 'JsBump.alloc(64)', atLeast: 0.5, label: 'the same from a cold arena (issue 3)' },
+      { candidate: 'arena.allocHandle(64)', vs: 'JsBump.alloc(64)', atLeast: 0.5, label: 'arena.allocHandle(64) within 2x of a pure-JS bump' },
+      { candidate: 'arena.allocHandle(64), cold', vs: 'JsBump.alloc(64)', atLeast: 0.5, label: 'the same from a cold arena' },
     ],
   });
 

@@ -30,11 +30,11 @@ const PEERS = [
 /** Targets of the allocator issues that this suite checks (instructions per op). */
 const TARGETS = {
   churn: [
-    { candidate: 'offheap Arena', atMost: 15, label: 'offheap Arena: an alloc (+ no-op free, loop included; size known at compile time) at most 15 instructions (issue 3)' },
-    { candidate: 'offheap ObjectPool', vs: 'mimalloc', atLeast: 4, label: 'offheap ObjectPool churn at most 1/4 of mimalloc\'s instructions (issue 4)' },
+    { candidate: 'offheap Arena', atMost: 15, label: 'offheap Arena: an alloc (+ no-op free, loop included; size known at compile time) at most 15 instructions' },
+    { candidate: 'offheap ObjectPool', vs: 'mimalloc', atLeast: 4, label: 'offheap ObjectPool churn at most 1/4 of mimalloc\'s instructions' },
   ],
   mixed: [
-    { candidate: 'offheap SlabAllocator', vs: 'mimalloc', atLeast: 2, label: 'offheap SlabAllocator mixed churn at most 1/2 of mimalloc\'s instructions (issue 5)' },
+    { candidate: 'offheap SlabAllocator', vs: 'mimalloc', atLeast: 2, label: 'offheap SlabAllocator mixed churn at most 1/2 of mimalloc\'s instructions' },
   ],
 };
 
@@ -194,7 +194,7 @@ export default async function native({ quick }) {
       + 'A row that does not apply to a workload says why. '
       + `Driver: native/bench (g++ -O2), one binary per malloc.`,
     'mimalloc\'s churn count depends on its page state: here other live blocks share the 64 B page (the driver\'s own C++ '
-      + 'allocations go through mimalloc too), so a free never empties it; alone in its page (the ad-hoc loop issue 4 quoted, '
+      + 'allocations go through mimalloc too), so a free never empties it; alone in its page (an ad-hoc loop of alloc+free alone, '
       + '~116 instructions) every free empties the page and takes mimalloc\'s retire path, about 60 instructions more.',
   );
   return { groups, notes };

@@ -43,8 +43,8 @@ async function handleChurn() {
   ], {
     ops: 2_000_000, baseline: 'JsFreeList (Int32Array)',
     target: [
-      { candidate: 'ObjectPool allocHandle+freeHandle', vs: 'JsFreeList (Int32Array)', atLeast: 0.5, label: 'ObjectPool handle pair within 2x of a pure-JS Int32Array free list (issue 4)' },
-      { candidate: 'ObjectPool allocHandle+freeHandle', vs: '@thi.ng/malloc malloc+free', atLeast: 3, label: 'ObjectPool handle pair at least 3x faster than @thi.ng/malloc (issue 4)' },
+      { candidate: 'ObjectPool allocHandle+freeHandle', vs: 'JsFreeList (Int32Array)', atLeast: 0.5, label: 'ObjectPool handle pair within 2x of a pure-JS Int32Array free list' },
+      { candidate: 'ObjectPool allocHandle+freeHandle', vs: '@thi.ng/malloc malloc+free', atLeast: 3, label: 'ObjectPool handle pair at least 3x faster than @thi.ng/malloc' },
     ],
   });
   release.destroy();
@@ -59,7 +59,7 @@ async function bufferChurn() {
     { name: 'ObjectPool alloc()+freeHandle() (a new Buffer each time)', run: (n) => { for (let i = 0; i < n; i++) { const b = release.alloc(); consume(b.length); release.freeHandle(b.byteOffset); } } },
   ], {
     ops: 300_000, baseline: 'Buffer.allocUnsafe(64)',
-    target: { candidate: 'ObjectPool alloc()+free()', vs: 'Buffer.allocUnsafe(64)', atLeast: 1.5, label: 'ObjectPool alloc()+free() with a Buffer at least 1.5x faster than Buffer.allocUnsafe(64) (issue 4)' },
+    target: { candidate: 'ObjectPool alloc()+free()', vs: 'Buffer.allocUnsafe(64)', atLeast: 1.5, label: 'ObjectPool alloc()+free() with a Buffer at least 1.5x faster than Buffer.allocUnsafe(64)' },
   });
   release.destroy();
   return group;
@@ -103,7 +103,7 @@ function residentBytes() {
   }
   return groupOf(`Resident bytes per live 64-byte slot, ${n} slots`, 'bytes/slot', samples, 'Buffer.alloc(64) in an Array', rounds, n,
     'RSS growth in a fresh process per candidate / slots (each slot written once). Ratio > 1: fewer bytes than the baseline.',
-    { candidate: 'ObjectPool', atMost: 66, label: 'one million live 64-byte slots at most 66 resident bytes each (issue 4)' });
+    { candidate: 'ObjectPool', atMost: 66, label: 'one million live 64-byte slots at most 66 resident bytes each' });
 }
 
 function longLivedRecords() {
@@ -115,7 +115,7 @@ function longLivedRecords() {
   const samples = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => x.totalMs)]));
   const group = groupOf(`${n} long-lived 64-byte records: make, fill, read once`, 'ms total', samples, 'Buffer.alloc(64) records', rounds, n,
     'Wall time including GC, a fresh process per round. See the records suite for the same with updates and GC pauses per phase.',
-    { candidate: 'ObjectPool', vs: 'Buffer.alloc(64) records', atLeast: 10, label: 'ObjectPool: 1M records in at most 1/10 of the time of Buffer.alloc(64), GC included (issue 4)' });
+    { candidate: 'ObjectPool', vs: 'Buffer.alloc(64) records', atLeast: 10, label: 'ObjectPool: 1M records in at most 1/10 of the time of Buffer.alloc(64), GC included' });
   const med = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
   const notes = [
     `| ${n} records | GC events | GC total (ms) | GC max pause (ms) | heap used (MiB) | RSS (MiB) |`,
