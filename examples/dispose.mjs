@@ -10,7 +10,7 @@ try {
   const h = pool.allocHandle();
   console.log('live', pool.stats().liveCount, 'handle', typeof h);
 } finally {
-  pool[Symbol.dispose]();   // the same as pool.destroy(): pages back, views read as empty
+  pool[Symbol.dispose]();   // the same as pool.destroy(): pages back, old views read zeros
 }
 console.log('destroyed', pool.destroyed);
 

@@ -498,8 +498,9 @@ export class Arena extends AllocatorBase {
   }
 
   /**
-   * Runs the deferred cleanups, then gives every page back at once: views
-   * read as empty (byteLength 0), never old bytes, and every later call
+   * Runs the deferred cleanups, then gives every page back at once: old
+   * views read zeros, never old bytes (they are not detached, so I/O that
+   * Node's threadpool still runs into one stays safe), and every later call
    * throws ERR_OFFHEAP_DESTROYED. Calling it again does nothing. A cleanup's
    * error is thrown after the arena is destroyed.
    */

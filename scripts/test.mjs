@@ -12,6 +12,7 @@ const nativeJson = join(out, 'native-test/results.json');
 const vitestJson = join(out, 'vitest.json');
 rmSync(nativeJson, { force: true });
 rmSync(vitestJson, { force: true });
+rmSync(join(root, 'dist'), { recursive: true, force: true }); // no stale output (old source maps) reaches the package
 
 function run(cmd, args) {
   console.log(`\n> ${cmd} ${args.join(' ')}`);
