@@ -38,12 +38,27 @@ export const WINDOW_STRIDE = WINDOW_BYTES / 2;
 const STRIDE_SHIFT = 15;
 
 // Captured at load: later changes to Buffer.prototype do not reach views.
-const bufferSlice = Buffer.prototype.slice as (this: Buffer, start: number, end: number) => Buffer;
 const bufferFrom = Buffer.from as (ab: ArrayBuffer, offset: number, length: number) => Buffer;
+
+type BufferConstructor = new (ab: ArrayBuffer, offset: number, length: number) => Buffer;
+/**
+ * Node's own FastBuffer, the Uint8Array subclass every Buffer is an instance
+ * of (Buffer.prototype is its prototype, its constructor property is Buffer):
+ * Node publishes it as Buffer[Symbol.species] so that subarray() and map()
+ * make Buffers. `new FastBuffer(ab, off, len)` costs what a plain
+ * `new Uint8Array(ab, off, len)` costs, without Buffer.from()'s argument
+ * checks (the callers here have checked bounds). A runtime that publishes
+ * something else gets Buffer.from().
+ */
+const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
+const FastBuffer: BufferConstructor =
+  typeof species === 'function' && species.prototype === Buffer.prototype && species !== Buffer
+    ? species as BufferConstructor
+    : class { constructor(ab: ArrayBuffer, offset: number, length: number) { return bufferFrom(ab, offset, length); } } as unknown as BufferConstructor;
 
 /** A Buffer over `ab[offset, offset+length)`; the caller has checked bounds. */
 export function makeView(ab: ArrayBuffer, offset: number, length: number): Buffer {
-  return bufferFrom(ab, offset, length);
+  return new FastBuffer(ab, offset, length);
 }
 
 // %TypedArray%.prototype[@@toStringTag]: a brand check that reads no
@@ -130,7 +145,7 @@ class ViewMark extends Adopt {
  */
 export class RegionViews {
   /** One Buffer over each window made so far, by window index. */
-  private readonly windows_: (Buffer | undefined)[] = [];
+  private readonly windows_: (ArrayBuffer | undefined)[] = [];
   private readonly detached_ = new WeakSet<ArrayBuffer>();
 
   /**
@@ -158,14 +173,14 @@ export class RegionViews {
     // Only forged shared words (an arena's limit overwritten through `buffer`) get here out of bounds.
     if (offset + length > this.size_) throw outsideRegion(offset, length, this.size_);
     if (this.whole_ !== undefined) {
-      const v = bufferSlice.call(this.whole_, offset, offset + length);
+      const v = new FastBuffer(this.whole_.buffer as ArrayBuffer, offset, length);
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
       return v;
     }
     if (length <= WINDOW_STRIDE) {
       const i = offset >>> STRIDE_SHIFT;
       const start = offset - i * WINDOW_STRIDE;
-      const v = bufferSlice.call(this.windows_[i] ?? this.window_(i), start, start + length);
+      const v = new FastBuffer(this.windows_[i] ?? this.window_(i), start, length);
       // Empty views are always marked: an empty subarray names no allocation, so handleOf() needs the mark.
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
       return v;
@@ -240,10 +255,9 @@ export class RegionViews {
     }
   }
 
-  private window_(i: number): Buffer {
+  private window_(i: number): ArrayBuffer {
     const base = i * WINDOW_STRIDE;
-    const length = Math.min(WINDOW_BYTES, this.size_ - base);
-    const w = makeView(this.slice_(base, length), 0, length);
+    const w = this.slice_(base, Math.min(WINDOW_BYTES, this.size_ - base));
     this.windows_[i] = w;
     return w;
   }
