@@ -249,10 +249,10 @@ export class RegionViews {
   forget(): void {
     this.windows_.length = 0;
     this.handle_ = null;
-    if (this.whole_ !== undefined) {
-      native.detachBuffer(this.whole_.buffer as ArrayBuffer); // left alone while V8's memory is in use
-      this.whole_ = undefined;
-    }
+    // v8 backing: V8 owns the memory, and detaching its buffer would free it
+    // under any I/O that still writes through a view (the allocator's own
+    // reference is gone by now, so nothing else keeps it). Only let go.
+    this.whole_ = undefined;
   }
 
   private window_(i: number): ArrayBuffer {

@@ -73,7 +73,8 @@ describe('the v8 backing', () => {
     expect(out.kinds).toEqual(['ArrayBuffer', 'SharedArrayBuffer', 'SharedArrayBuffer']);
   }, TIMEOUT);
 
-  it('gives resident pages back at destroy and detaches an arena\'s views, not a pool\'s or a slab\'s', () => {
+  // Detaching V8's own buffer would free it under I/O still writing into a view (a crash under crypto.randomFill).
+  it('gives resident pages back at destroy and detaches no view (they read zeros)', () => {
     const out = observe(`
       const MiB = 1 << 20;
       const rss = () => process.memoryUsage().rss;
@@ -82,7 +83,7 @@ describe('the v8 backing', () => {
       const before = rss();
       a.destroy();
       out.arenaFreed = before - rss();
-      out.arenaView = av.length;
+      out.arenaView = [av.length, av[0], av[av.length - 1]];
       const p = new o.ObjectPool({ slotSize: 4096, capacity: 16384 });
       const views = []; for (let i = 0; i < 16384; i++) { const v = p.alloc(); v.fill(2); views.push(v); }
       const pb = rss();
@@ -93,7 +94,7 @@ describe('the v8 backing', () => {
     // 64 MiB were resident in each; at least half must be gone at once.
     expect(out.arenaFreed).toBeGreaterThan(32 * 1024 * 1024);
     expect(out.poolFreed).toBeGreaterThan(32 * 1024 * 1024);
-    expect(out.arenaView).toBe(0);          // the Arena's ArrayBuffer is detached
+    expect(out.arenaView).toEqual([64 * 1024 * 1024, 0, 0]); // not detached: reads zeros
     expect(out.poolView).toEqual([4096, 0, 0]); // a SharedArrayBuffer cannot be: the view reads zeros
   }, TIMEOUT);
 

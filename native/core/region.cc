@@ -1,5 +1,6 @@
 #include "region.h"
 
+#include <cstring>
 #include <new>
 
 namespace offheap {
@@ -26,7 +27,15 @@ Status Region::decommit(size_t offset, size_t bytes) noexcept {
   const uintptr_t start = reinterpret_cast<uintptr_t>(base_) + offset;
   const uintptr_t first = align_up(start, page);
   const uintptr_t last = (start + bytes) & ~uintptr_t{page - 1};
-  if (last <= first) return Status::kOk;
+  // The bytes of partial pages at either end cannot go back to the OS: zero
+  // them, so what was given back reads zeros everywhere (a host-owned range).
+  const uintptr_t end = start + bytes;
+  if (last <= first) {
+    std::memset(reinterpret_cast<void*>(start), 0, bytes);
+    return Status::kOk;
+  }
+  if (first > start) std::memset(reinterpret_cast<void*>(start), 0, first - start);
+  if (end > last) std::memset(reinterpret_cast<void*>(last), 0, end - last);
   return source_.decommit(reinterpret_cast<void*>(first), last - first) ? Status::kOk : Status::kOsFailure;
 }
 

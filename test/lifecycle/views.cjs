@@ -9,7 +9,7 @@
 const assert = require('node:assert');
 const util = require('node:util');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
-const { Arena, ObjectPool, SlabAllocator } = require('../../dist/cjs/index.js');
+const { Arena, ObjectPool, SlabAllocator, backing } = require('../../dist/cjs/index.js');
 
 const MiB = 1 << 20;
 /** Written into an allocation MiBs away from the cloned view. */
@@ -66,6 +66,13 @@ function plantSecret({ a, name }) {
 }
 
 function checkClone(v, clone, label) {
+  if (backing === 'v8') {
+    // Under the v8 backing no ArrayBuffer can cover part of the region: a clone
+    // carries the whole region (a copy for an Arena, the shared memory for a
+    // pool or slab), as docs/platforms.md says. Only the view's bytes are checked.
+    assert.deepStrictEqual(Buffer.from(clone.buffer, clone.byteOffset, clone.byteLength), Buffer.from(v));
+    return;
+  }
   assert.ok(clone.buffer.byteLength <= 64 * 1024 || clone.buffer.byteLength === v.length, `${label}: a clone carries ${clone.buffer.byteLength} bytes`);
   assert.ok(!Buffer.from(clone.buffer).includes(SECRET), `${label}: a far allocation's bytes travelled with the clone`);
   assert.deepStrictEqual(Buffer.from(clone.buffer, clone.byteOffset, clone.byteLength), Buffer.from(v));
@@ -170,7 +177,8 @@ async function debugAcrossThreads() {
   });
   await new Promise((resolve) => w.once('exit', resolve));
   assert.deepStrictEqual(r.before, [64, 64, 3, 4]);
-  assert.deepStrictEqual(r.afterFree, [0, 0], 'views of a freed handle die in the thread that freed it');
+  // Under the v8 backing a view cannot be detached alone (docs/platforms.md): the poison checks catch stale use instead.
+  if (backing !== 'v8') assert.deepStrictEqual(r.afterFree, [0, 0], 'views of a freed handle die in the thread that freed it');
   // The freed handles are handed out again here with new data: the worker's views never saw it.
   const again = pool.alloc().fill(9);
   assert.strictEqual(again.length, 64);
