@@ -156,6 +156,8 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   private declare readonly views_: (OwnedBuffer | undefined)[];
   private declare readonly layout_: Layout<S> | null;
   private declare readonly generations_: GenerationTable | null;
+  /** 1 / slotSize, for liveOffset_. */
+  private declare readonly perSlot_: number;
 
   /**
    * Creates a pool. Throws TypeError / RangeError (ERR_INVALID_ARG_TYPE /
@@ -201,6 +203,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     this.ledger_ = debug.enabled ? new DebugLedger(this.name, debug) : null;
     if (debug.enabled) this.useDebugPaths();
     this.layout_ = lay;
+    this.perSlot_ = 1 / slot;
     const gens = attachment instanceof Attachment ? attachment.generations : undefined;
     this.generations_ = generational || gens !== undefined ? new GenerationTable(cap, slot, gens) : null;
     if (this.generations_ !== null) installGenerations(this as never, this.generations_);
@@ -252,9 +255,11 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   /** @internal For cursors: the offset of live handle `h` (the pool checked size and align in record()). */
   liveOffset_(h: number, _size: number, _align: number): number {
     const st = this.state_;
-    const size = this.slotSize_;
-    const i = typeof h === 'number' ? (h / size) | 0 : -1;
-    if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.notLive(h);
+    // A multiply by the reciprocal and a truncation, not a division or
+    // Math.round (half the cost of at() otherwise): an exact multiple of the
+    // slot size rounds to its index, and the product check refuses anything else.
+    const i = typeof h === 'number' ? (h * this.perSlot_ + 0.5) | 0 : -1;
+    if (i * this.slotSize_ !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.notLive(h);
     return h;
   }
 

@@ -1,10 +1,12 @@
 // One run of the records suite, in a fresh process so GC state never leaks
 // between candidates:  node bench/child/records.mjs <candidate> <count>
 // Builds `count` long-lived 64-byte records (u32 id at 0, f64 score at 8,
-// u32 hits at 16), then serves 2 x count "requests" that each read and update
-// a random record and leave a small short-lived object behind (so the GC runs,
-// as it does in a server). Prints one JSON line: total ms, GC pauses during
-// the run, heap and RSS after it.
+// u32 hits at 16, 40 more bytes), then
+//   access:   2 x count random read-modify-writes of score and hits (nothing else allocated),
+//   scan:     one pass over every record in order, summing score and hits,
+//   requests: 2 x count "requests" that each read and update a random record
+//             and leave a small short-lived object behind (so the GC runs, as it does in a server).
+// Runs with --expose-gc (one gc() before the phases). Prints one JSON line: ms per phase, GC pauses, heap and RSS after the run.
 import { performance } from 'node:perf_hooks';
 import { gcRecorder, loadOffheap, memory } from '../measure.mjs';
 
@@ -12,7 +14,7 @@ const [candidate, countArg] = process.argv.slice(2);
 const N = Number(countArg);
 const REQUESTS = 2 * N;
 
-/** Each candidate: build() then get(i) -> [buffer-ish view, offset] accessors. */
+/** A store: build(), touch(i, add) -> id (score += add, hits++), sum(i) -> score + hits. */
 async function make() {
   if (candidate === 'buffers') {
     const recs = new Array(N);
@@ -31,56 +33,137 @@ async function make() {
         b.writeUInt32LE(b.readUInt32LE(16) + 1, 16);
         return b.readUInt32LE(0);
       },
-      hits(i) {
-        return recs[i].readUInt32LE(16);
+      sum(i) {
+        const b = recs[i];
+        return b.readDoubleLE(8) + b.readUInt32LE(16);
       },
     };
   }
-  let dv;
-  let offset;
-  let build;
+  if (candidate === 'objects') {
+    const recs = new Array(N);
+    return {
+      build() {
+        for (let i = 0; i < N; i++) recs[i] = { id: i, score: i * 0.5, hits: 0, name: '' };
+      },
+      touch(i, add) {
+        const r = recs[i];
+        r.score += add;
+        r.hits++;
+        return r.id;
+      },
+      sum(i) {
+        const r = recs[i];
+        return r.score + r.hits;
+      },
+    };
+  }
   if (candidate === 'bigbuffer') {
     const buf = Buffer.alloc(N * 64);
-    dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
-    offset = (i) => i * 64;
-    build = () => {
-      for (let i = 0; i < N; i++) {
-        dv.setUint32(i * 64, i, true);
-        dv.setFloat64(i * 64 + 8, i * 0.5, true);
-      }
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    return {
+      build() {
+        for (let i = 0; i < N; i++) {
+          dv.setUint32(i * 64, i, true);
+          dv.setFloat64(i * 64 + 8, i * 0.5, true);
+        }
+      },
+      touch(i, add) {
+        const o = i * 64;
+        dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
+        dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
+        return dv.getUint32(o, true);
+      },
+      sum(i) {
+        const o = i * 64;
+        return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
+      },
     };
-  } else if (candidate === 'pool') {
-    const { mod, missing } = await loadOffheap('ObjectPool');
-    if (missing) return { missing };
-    const pool = new mod.ObjectPool({ slotSize: 64, capacity: N });
-    const handles = new Int32Array(N);
-    // One ArrayBuffer over the pool's whole region (DESIGN section 2): stable as the pool grows.
-    dv = new DataView(pool.buffer);
-    offset = (i) => handles[i];
-    build = () => {
-      for (let i = 0; i < N; i++) {
-        const h = pool.allocHandle();
-        handles[i] = h;
-        dv.setUint32(h, i, true);
-        dv.setFloat64(h + 8, i * 0.5, true);
-        dv.setUint32(h + 16, 0, true);
-      }
-    };
-  } else {
-    throw new Error(`unknown candidate ${candidate}`);
   }
-  return {
-    build,
-    touch(i, add) {
-      const o = offset(i);
-      dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
-      dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
-      return dv.getUint32(o, true);
-    },
-    hits(i) {
-      return dv.getUint32(offset(i) + 16, true);
-    },
-  };
+  const { mod, missing } = await loadOffheap(candidate.startsWith('cursor') ? 'layout' : 'ObjectPool');
+  if (missing) return { missing };
+  const handles = new Int32Array(N);
+  if (candidate === 'pool') {
+    // Hand-written DataView code over the pool's one ArrayBuffer (DESIGN section 2).
+    const pool = new mod.ObjectPool({ slotSize: 64, capacity: N });
+    const dv = new DataView(pool.buffer);
+    return {
+      build() {
+        for (let i = 0; i < N; i++) {
+          const h = pool.allocHandle();
+          handles[i] = h;
+          dv.setUint32(h, i, true);
+          dv.setFloat64(h + 8, i * 0.5, true);
+          dv.setUint32(h + 16, 0, true);
+        }
+      },
+      touch(i, add) {
+        const o = handles[i];
+        dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
+        dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
+        return dv.getUint32(o, true);
+      },
+      sum(i) {
+        const o = handles[i];
+        return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
+      },
+    };
+  }
+  if (candidate === 'typed') {
+    // Hand-written Float64Array / Uint32Array code over the pool's buffer: what a cursor compiles to, minus at()'s check.
+    const pool = new mod.ObjectPool({ slotSize: 64, capacity: N });
+    const f64 = new Float64Array(pool.buffer, 0, pool.buffer.byteLength >>> 3);
+    const u32 = new Uint32Array(pool.buffer, 0, pool.buffer.byteLength >>> 2);
+    return {
+      build() {
+        for (let i = 0; i < N; i++) {
+          const h = pool.allocHandle();
+          handles[i] = h;
+          u32[h >>> 2] = i;
+          f64[(h >>> 3) + 1] = i * 0.5;
+          u32[(h >>> 2) + 4] = 0;
+        }
+      },
+      touch(i, add) {
+        const o = handles[i];
+        f64[(o >>> 3) + 1] += add;
+        u32[(o >>> 2) + 4]++;
+        return u32[o >>> 2];
+      },
+      sum(i) {
+        const o = handles[i];
+        return f64[(o >>> 3) + 1] + u32[(o >>> 2) + 4];
+      },
+    };
+  }
+  if (candidate === 'cursor' || candidate === 'cursor-gen') {
+    const Rec = mod.layout({ id: 'u32', score: 'f64', hits: 'u32', name: 'utf8[40]' });
+    if (Rec.size !== 64) throw new Error(`layout size ${Rec.size}`);
+    const pool = new mod.ObjectPool({ layout: Rec, capacity: N, generational: candidate === 'cursor-gen' });
+    const p = pool.record();
+    return {
+      build() {
+        for (let i = 0; i < N; i++) {
+          const h = pool.allocHandle();
+          handles[i] = h;
+          const r = p.at(h);
+          r.id = i;
+          r.score = i * 0.5;
+          r.hits = 0;
+        }
+      },
+      touch(i, add) {
+        const r = p.at(handles[i]);
+        r.score += add;
+        r.hits++;
+        return r.id;
+      },
+      sum(i) {
+        const r = p.at(handles[i]);
+        return r.score + r.hits;
+      },
+    };
+  }
+  throw new Error(`unknown candidate ${candidate}`);
 }
 
 const store = await make();
@@ -88,42 +171,87 @@ if (store.missing) {
   console.log(JSON.stringify({ missing: store.missing }));
   process.exit(0);
 }
+// Settle what set-up left behind (the region's reservation counts as external
+// memory), so the phases below see only their own collections.
+globalThis.gc?.();
+await new Promise((r) => setTimeout(r, 10));
+
+// Each phase in a function of its own: its loop variables stay in registers
+// (module-level variables would be boxed numbers, garbage of their own).
+function build() {
+  store.build();
+}
+/** Random read-modify-writes, nothing allocated. */
+function access() {
+  let s = 7;
+  let ids = 0;
+  for (let r = 0; r < REQUESTS; r++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    ids += store.touch(s % N, 0.25);
+  }
+  return ids;
+}
+/** Every record in order. */
+function scan() {
+  let total = 0;
+  for (let i = 0; i < N; i++) total += store.sum(i);
+  return total;
+}
+/** Requests: a ring of recent small objects, so some survive a scavenge. */
+function requests() {
+  const ring = new Array(4096);
+  let s = 1;
+  let check = 0;
+  for (let r = 0; r < REQUESTS; r++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const i = s % N;
+    const id = store.touch(i, 0.25);
+    if (id !== i) throw new Error(`record ${i} holds id ${id}`);
+    ring[r & 4095] = { id, at: r };
+    check += ring[(r * 7) & 4095]?.id ?? 0;
+  }
+  return check;
+}
+
 const gc = gcRecorder();
 gc.start();
 const t0 = performance.now();
-store.build();
+build();
 const built = performance.now();
 // Let the build's GC entries arrive (outside the timed phases).
 await new Promise((r) => setTimeout(r, 10));
 const buildGc = gc.snapshot();
 const t1 = performance.now();
-// Requests: a ring of recent small objects, so some survive a scavenge.
-const ring = new Array(4096);
-let s = 1;
-let check = 0;
-for (let r = 0; r < REQUESTS; r++) {
-  s = (s * 1103515245 + 12345) >>> 0;
-  const i = s % N;
-  const id = store.touch(i, 0.25);
-  if (id !== i) throw new Error(`record ${i} holds id ${id}`);
-  ring[r & 4095] = { id, at: r };
-  check += ring[(r * 7) & 4095]?.id ?? 0;
-}
+const check = requests();
 const end = performance.now();
-let hits = 0;
-for (let i = 0; i < N; i++) hits += store.hits(i);
-if (hits !== REQUESTS) throw new Error(`lost updates: ${hits} hits for ${REQUESTS} requests`);
+await new Promise((r) => setTimeout(r, 10));
+const busyGc = gc.snapshot();
+const a0 = performance.now();
+const ids = access();
+const a1 = performance.now();
+const total = scan();
+const a2 = performance.now();
 const pauses = await gc.stop();
+// Every score started at i / 2 and gained 0.25 per touch; hits counts the touches.
+const expected = (N * (N - 1)) / 4 + 2 * REQUESTS * 0.25 + 2 * REQUESTS;
+if (Math.abs(scan() - expected) > 1e-9 * expected) throw new Error(`lost updates: expected ${expected}`);
 const mem = process.memoryUsage();
 console.log(JSON.stringify({
+  // Build and requests: the GC-visible part (what a server does).
   totalMs: built - t0 + (end - t1),
   buildMs: built - t0,
+  requestsMs: end - t1,
+  accessMs: a1 - a0,
+  scanMs: a2 - a1,
   buildGcCount: buildGc.count,
   buildGcMs: buildGc.totalMs,
-  gcCount: pauses.count,
-  gcTotalMs: pauses.totalMs,
-  gcMaxMs: pauses.maxMs,
+  // Build + requests: GC pauses while the records are live and the requests make garbage.
+  gcCount: busyGc.count,
+  gcTotalMs: busyGc.totalMs,
+  gcMaxMs: busyGc.maxMs,
+  // Access + scan allocate nothing once optimized (the first iterations box their numbers).
+  quietGcCount: pauses.count - busyGc.count,
   heapUsedMiB: mem.heapUsed / 2 ** 20,
   rssMiB: memory().rssMiB,
-  check: check & 1,
+  check: (check + ids + total) & 1,
 }));
