@@ -18,7 +18,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { finished } from 'node:stream';
-import { Arena, markNotShareable } from './arena';
+import { Arena, markNotShareable, settle } from './arena';
 import { OffheapError, invalidArgType, offheapError } from './errors';
 import { resolveDebug, type DebugOptions } from './guards';
 import { validateFunction, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
@@ -332,57 +332,4 @@ function runUntil(options: ArenaRunOptions | undefined): ArenaRunOptions['until'
     throw invalidArgType('options.until', 'a stream (http.ServerResponse, stream.Writable, ...)', until);
   }
   return until;
-}
-
-/**
- * Calls `fn` and calls `done` exactly once when it has settled: at once when
- * fn throws or returns a non-thenable (or an object whose `then` getter
- * throws: that error is thrown), else when the thenable settles, adopted the
- * way a native promise adopts it (the first call of either callback wins,
- * `then` throwing is a rejection, a thenable resolved with a thenable waits
- * for that one). Returns fn's value, or a native promise of its outcome.
- * `done` may throw (a reset's error): it fails a call that succeeded and
- * never hides fn's own error.
- */
-export function settle<T>(fn: () => T, done: () => void): T {
-  let result: T;
-  let then: unknown;
-  try {
-    result = fn();
-    then = (typeof result === 'object' || typeof result === 'function') && result !== null
-      ? (result as { then?: unknown }).then
-      : undefined;
-  } catch (err) {
-    try {
-      done();
-    } catch {
-      // fn's own error is the one to report
-    }
-    throw err;
-  }
-  if (typeof then !== 'function') {
-    done();
-    return result;
-  }
-  const adopted = new Promise<unknown>((resolve, reject) => {
-    try {
-      (then as (ok: (v: unknown) => void, fail: (e: unknown) => void) => void).call(result, resolve, reject);
-    } catch (err) {
-      reject(err);
-    }
-  });
-  return adopted.then(
-    (value) => {
-      done();
-      return value;
-    },
-    (err: unknown) => {
-      try {
-        done();
-      } catch {
-        // fn's own error is the one to report
-      }
-      throw err;
-    },
-  ) as T;
 }

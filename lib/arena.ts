@@ -100,10 +100,57 @@ let nextId = 1;
 /** Mark ids: unique in the thread (so another arena's mark is never live here), far from any offset. */
 let nextMark = 2 ** 32;
 
-/** True for a promise or any other thenable. */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
-    typeof (value as { then?: unknown }).then === 'function';
+/**
+ * Calls `fn` and calls `done` exactly once when it has settled: at once when
+ * fn throws or returns a non-thenable (or an object whose `then` getter
+ * throws: that error is thrown), else when the thenable settles, adopted the
+ * way a native promise adopts it (the first call of either callback wins,
+ * `then` throwing is a rejection, a thenable resolved with a thenable waits
+ * for that one). Returns fn's value, or a native promise of its outcome.
+ * `done` may throw (a reset's error): it fails a call that succeeded and
+ * never hides fn's own error.
+ */
+export function settle<T>(fn: () => T, done: () => void): T {
+  let result: T;
+  let then: unknown;
+  try {
+    result = fn();
+    then = (typeof result === 'object' || typeof result === 'function') && result !== null
+      ? (result as { then?: unknown }).then
+      : undefined;
+  } catch (err) {
+    try {
+      done();
+    } catch {
+      // fn's own error is the one to report
+    }
+    throw err;
+  }
+  if (typeof then !== 'function') {
+    done();
+    return result;
+  }
+  const adopted = new Promise<unknown>((resolve, reject) => {
+    try {
+      (then as (ok: (v: unknown) => void, fail: (e: unknown) => void) => void).call(result, resolve, reject);
+    } catch (err) {
+      reject(err);
+    }
+  });
+  return adopted.then(
+    (value) => {
+      done();
+      return value;
+    },
+    (err: unknown) => {
+      try {
+        done();
+      } catch {
+        // fn's own error is the one to report
+      }
+      throw err;
+    },
+  ) as T;
 }
 
 /**
@@ -385,37 +432,12 @@ export class Arena extends AllocatorBase {
     validateFunction(fn, 'fn');
     const mark = this.mark();
     const resets = this.resets_;
-    let result: T;
-    try {
-      result = fn(this);
-    } catch (err) {
-      this.endScope_(mark, resets, true);
-      throw err;
-    }
-    if (!isThenable(result)) {
-      this.endScope_(mark, resets, false);
-      return result;
-    }
-    return result.then(
-      (value) => {
-        this.endScope_(mark, resets, false);
-        return value;
-      },
-      (err: unknown) => {
-        this.endScope_(mark, resets, true);
-        throw err;
-      },
-    ) as T;
+    return settle(() => fn(this), () => this.endScope_(mark, resets));
   }
 
-  private endScope_(mark: number, resets: number, quiet: boolean): void {
+  private endScope_(mark: number, resets: number): void {
     if (this.handle_ === null || this.resets_ !== resets) return;
-    if (!quiet) return this.rollbackTo_(mark, true);
-    try {
-      this.rollbackTo_(mark, true);
-    } catch {
-      // fn's own error is the one to report
-    }
+    this.rollbackTo_(mark, true);
   }
 
   /**

@@ -7,7 +7,14 @@ export { stats, type AllocatorStats } from './registry';
 export { type DebugOptions, type LeakLevel, type LeakRecord } from './guards';
 export { toPrometheus, registerPrometheusCollector } from './metrics';
 export { Arena, type ArenaOptions, type ArenaResetOptions, type ArenaLeak, type ArenaStats } from './arena';
-export { ArenaScope, currentArena, type ArenaScopeOptions } from './arena-scope';
+export {
+  ArenaScope,
+  currentArena,
+  type ArenaScopeOptions,
+  type ArenaRunOptions,
+  type ArenaLease,
+  type ArenaScopeStats,
+} from './arena-scope';
 export {
   SlabAllocator,
   type SlabAllocatorOptions,

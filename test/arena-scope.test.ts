@@ -342,14 +342,17 @@ describe('ArenaScope.run(fn, { until })', () => {
     const s = new ArenaScope({ maxBytes: MiB });
     const res = new PassThrough();
     res.resume();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
     const p = s.run(async () => {
       res.end('x');
-      await tick(5);
+      await gate;
       expect(currentArena().used).toBe(0);
     }, { until: res });
     await once(res, 'finish');
     await tick(1);
     expect(s.lent).toBe(1);
+    open();
     await p;
     expect(s.lent).toBe(0);
     s.destroy();

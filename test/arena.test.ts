@@ -450,6 +450,26 @@ describe('Arena.scope', () => {
   });
 });
 
+describe('Arena.scope with odd thenables', () => {
+  // A thenable that calls back twice, or whose `then` throws, ends the scope once.
+  it('rolls back once whatever the thenable does', async () => {
+    const a = new Arena({ maxBytes: 1 << 20 });
+    a.alloc(16);
+    await expect(a.scope((x) => {
+      x.alloc(100);
+      return { then(ok: (v: number) => void) { ok(1); ok(2); } };
+    })).resolves.toBe(1);
+    expect(a.used).toBe(16);
+    expect(() => a.scope((x) => {
+      x.alloc(100);
+      return { get then(): never { throw new Error('getter'); } };
+    })).toThrow('getter');
+    expect(a.used).toBe(16);
+    expect(a.stats().marks).toBe(0);
+    a.destroy();
+  });
+});
+
 describe('Arena.defer', () => {
   // Cleanups run LIFO, once, before the memory is released.
   it('runs cleanups LIFO at reset, before the memory goes', () => {

@@ -75,6 +75,15 @@ describe('npm pack', () => {
       `], { cwd: app, env, encoding: 'utf8' });
       expect(esm.trim()).toBe('function true true 1');
 
+      // The fastify subpath loads without fastify installed (an optional peer) from require and import.
+      const plugin = execFileSync(join(bin, 'node'), ['--input-type=module', '-e', `
+        import offheapFastify, { offheapFastify as named } from 'offheap/fastify';
+        import { createRequire } from 'node:module';
+        const req = createRequire(import.meta.url);
+        console.log(typeof offheapFastify, offheapFastify === named, req('offheap/fastify') === offheapFastify, req.resolve('offheap/fastify'));
+      `], { cwd: app, env, encoding: 'utf8' });
+      expect(plugin).toMatch(/^function true true .*dist\/cjs\/fastify\.js/);
+
       // A strict TypeScript consumer type-checks against both entry points.
       writeFileSync(join(app, 'main.ts'), `
         import { Arena, ObjectPool, SlabAllocator, OffheapError, stats, type AllocatorStats } from 'offheap';
