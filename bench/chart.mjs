@@ -93,7 +93,7 @@ function fmt(r) {
 }
 
 /**
- * The latency chart: for every group with a `latency` field ({ percentiles:
+ * The latency chart: for every group with a `latency` field ({ title?, percentiles:
  * [50, 99, ...], rows: [{ name, peer, us: [...] }] }), one panel of latency by
  * percentile, one line per candidate, log scale in microseconds. Values that
  * are missing or not positive leave a gap, never a crash.
@@ -104,7 +104,7 @@ export function renderLatencyChart(report, title = 'offheap: latency by percenti
     for (const g of Array.isArray(suite?.groups) ? suite.groups : []) {
       const l = g?.latency;
       if (!l || !Array.isArray(l.percentiles) || !Array.isArray(l.rows) || l.percentiles.length === 0) continue;
-      panels.push({ title: `${suite.name}: ${g.title}`, percentiles: l.percentiles, rows: l.rows.filter((r) => r && typeof r === 'object') });
+      panels.push({ title: `${suite.name}: ${l.title ?? g.title}`, percentiles: l.percentiles, rows: l.rows.filter((r) => r && typeof r === 'object') });
     }
   }
   const PW = 520;

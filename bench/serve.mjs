@@ -115,6 +115,7 @@ export function serverGroups(workload, servers, { baseline, figures, note, round
     resolution: f.resolution ?? (f.unit === 'µs' ? RESOLUTION_US : undefined),
     note: i === 0 ? note : f.note,
     latency: i === 0 ? {
+      title: workload,
       percentiles: PERCENTILES,
       rows: servers.map((s) => ({ name: s.name, peer: s.peer, us: PERCENTILES.map((p) => (s.rounds?.length ? (p === 100 ? max(sample(s, 'max')) : med(sample(s, PCT_KEYS[p]))) : null)) })),
     } : undefined,

@@ -4,7 +4,11 @@
 // numbers (id, user, created, lastSeen, hits, flags), a short string (name,
 // 12..40 ASCII characters) and a small byte field (data, 96 bytes).
 // GET /s/<id> reads the session and updates two fields (lastSeen, hits); one
-// request in ten first replaces the session (delete + insert of a new one).
+// request in ten first replaces the session: the old one is dropped (freed,
+// for the offheap candidates) and a new one stored under the same id with
+// set(), which overwrites the entry (a delete() then set() leaves a deleted
+// entry behind each time, and V8 rehashes the whole Map when those fill its
+// spare capacity: a cost every candidate would share).
 // The reply is a short JSON built from the session. Candidates, same logic:
 //   objects  plain objects in a Map (data: a Buffer)
 //   lru      lru-cache with max = count, the same objects
@@ -66,7 +70,7 @@ async function makeStore() {
     }
     return {
       insert(id, now) { map.set(id, make(id, now)); },
-      replace(id, now) { map.delete(id); map.set(id, make(id, now)); },
+      replace(id, now) { map.set(id, make(id, now)); },
       touch(id, now) {
         const s = map.get(id);
         s.lastSeen = now;
@@ -93,7 +97,7 @@ async function makeStore() {
     };
     return {
       insert(id, now) { map.set(id, make(id, now)); },
-      replace(id, now) { map.delete(id); map.set(id, make(id, now)); },
+      replace(id, now) { map.set(id, make(id, now)); },
       touch(id, now) {
         const b = map.get(id);
         b.writeDoubleLE(now, 16);
@@ -129,7 +133,6 @@ async function makeStore() {
       insert(id, now) { map.set(id, make(id, now)); },
       replace(id, now) {
         pool.freeHandle(map.get(id));
-        map.delete(id);
         map.set(id, make(id, now));
       },
       touch(id, now) {
@@ -179,7 +182,6 @@ async function makeStore() {
       insert(id, now) { map.set(id, make(id, now)); },
       replace(id, now) {
         slab.freeHandle(map.get(id));
-        map.delete(id);
         map.set(id, make(id, now));
       },
       touch(id, now) {

@@ -26,7 +26,7 @@ export function orderBody() {
 
 export default async function server({ quick }) {
   const rounds = quick ? 1 : 3;
-  const seconds = quick ? 1 : 5;
+  const seconds = quick ? 1 : 4;
   const warmup = quick ? 1 : 2;
   const connections = 16;
   const wrk = ensureWrk();

@@ -23,8 +23,8 @@ const CANDIDATES = [
 export default async function sessions({ quick }) {
   const count = quick ? 50_000 : 1_000_000;
   const rounds = quick ? 1 : 3;
-  const seconds = quick ? 1 : 8;
-  const warmup = quick ? 1 : 3;
+  const seconds = quick ? 1 : 6;
+  const warmup = quick ? 1 : 2;
   const connections = 16;
   const workload = `Session cache server, ${count / 1000}k sessions of ~200 B`;
   const note = `GET /s/<random id> reads a session and updates two fields; one request in ten replaces it. wrk on loopback, `
