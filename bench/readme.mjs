@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { figure, finite, fmt, fmtRatio, targetDetail } from './harness.mjs';
+import { finite, fmt, targetDetail } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const START = '<!-- bench:start -->';
@@ -26,27 +26,19 @@ export function readmeSection(report, chartPath) {
   for (const t of summaries) out.push('', ...summaryTable(t));
   out.push(
     '',
-    'Microbenchmarks: every figure is a median over interleaved rounds; the ratio is how many times better than the',
-    'group\'s baseline in the same run (> 1 is better); bold names are offheap, the others its peers.',
-    'Spreads and notes: [bench/results/latest.md](bench/results/latest.md).',
-    '',
-    '| suite | workload | baseline | the others against the baseline (their median) |',
-    '| --- | --- | --- | --- |',
+    'The microbenchmarks (each allocator against its peers, as medians over interleaved rounds, with the ratio to',
+    'the group\'s baseline in the same run) are tabled in full in [bench/results/latest.md](bench/results/latest.md);',
+    'the front page keeps the targets they check.',
   );
+  // Suites that failed or were skipped are named here, so a broken run never looks complete.
+  const broken = suites.flatMap((s) => [
+    ...(s?.error ? [`| ${s.name} | suite failed: ${cell(s.error)} | | |`] : []),
+    ...(s?.skipped ? [`| ${s.name} | skipped: ${cell(s.skipped)} | | |`] : []),
+  ]);
+  if (broken.length) out.push('', '| suite | what happened | | |', '| --- | --- | --- | --- |', ...broken);
   const targets = [];
   for (const s of suites) {
-    if (s?.error) out.push(`| ${s.name} | suite failed: ${cell(s.error)} | | |`);
-    if (s?.skipped) out.push(`| ${s.name} | skipped: ${cell(s.skipped)} | | |`);
     for (const g of Array.isArray(s?.groups) ? s.groups : []) {
-      const rows = Array.isArray(g?.rows) ? g.rows : [];
-      const base = rows.find((r) => r?.name === g.baseline);
-      const others = rows.filter((r) => r !== base).map((r) => {
-        const name = r?.peer ? r?.name : `**${r?.name}**`;
-        if (finite(r?.median) === null) return `${name}: ${/^does not apply/.test(r?.unavailable ?? '') ? 'does not apply' : `not measured (${cell(r?.unavailable ?? 'no figure')})`}`;
-        return `${name}: ${finite(r.ratio) === null ? `n/a (${cell(r.ratioNote ?? 'no ratio')})` : `${fmtRatio(r.ratio)}x`} (${figure(r)})`;
-      });
-      const baseCell = !base ? 'not measured' : finite(base.median) === null ? `${base.name}: not measured (${cell(base.unavailable)})` : `${base.name}: ${figure(base)} ${g.unit}`;
-      if (!g.headline) out.push(`| ${s.name} | ${cell(g.title)} | ${baseCell} | ${others.join('<br>')} |`);
       for (const t of Array.isArray(g?.targets) ? g.targets : []) targets.push(`- ${t.status}: ${t.label}${targetDetail(t, g.unit)}`);
     }
   }
