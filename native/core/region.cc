@@ -1,5 +1,6 @@
 #include "region.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -27,15 +28,7 @@ Status Region::decommit(size_t offset, size_t bytes) noexcept {
   const uintptr_t start = reinterpret_cast<uintptr_t>(base_) + offset;
   const uintptr_t first = align_up(start, page);
   const uintptr_t last = (start + bytes) & ~uintptr_t{page - 1};
-  // The bytes of partial pages at either end cannot go back to the OS: zero
-  // them, so what was given back reads zeros everywhere (a host-owned range).
-  const uintptr_t end = start + bytes;
-  if (last <= first) {
-    std::memset(reinterpret_cast<void*>(start), 0, bytes);
-    return Status::kOk;
-  }
-  if (first > start) std::memset(reinterpret_cast<void*>(start), 0, first - start);
-  if (end > last) std::memset(reinterpret_cast<void*>(last), 0, end - last);
+  if (last <= first) return Status::kOk;
   return source_.decommit(reinterpret_cast<void*>(first), last - first) ? Status::kOk : Status::kOsFailure;
 }
 
@@ -43,6 +36,14 @@ void Region::destroy() noexcept {
   if (destroyed_.exchange(true, std::memory_order_acq_rel)) return;
   // A failed madvise leaves the pages resident but harmless; nothing to undo.
   decommit(0, size_);
+  // A host-owned range need not start or end on a page: nothing in it is live
+  // any more, so zero the partial pages decommit() leaves, and old views read
+  // zeros everywhere.
+  const size_t page = PageSource::page_size();
+  const uintptr_t start = reinterpret_cast<uintptr_t>(base_), end = start + size_;
+  const uintptr_t first = std::min(align_up(start, page), end), last = std::max(end & ~uintptr_t{page - 1}, first);
+  std::memset(base_, 0, first - start);
+  std::memset(reinterpret_cast<void*>(last), 0, end - last);
   committed_.store(0, std::memory_order_relaxed);
 }
 
