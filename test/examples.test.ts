@@ -44,17 +44,12 @@ describe('code blocks of README.md and docs/', () => {
   // Pages whose blocks are not yet quoted from an example. Listed by name so
   // that the gap shows; the test below fails once a listed page is clean, so
   // the entry cannot outlive its reason.
-  const NOT_YET_EXCERPTS = ['docs/servers.md'];
   const isOrphan = (b: { code: string }): boolean => !sources.some((s) => excerptOf(b.code, s.text));
 
   it('every JavaScript block is an excerpt of a program in examples/ (so the tests run it)', () => {
-    const orphans = blocks.filter((b) => !NOT_YET_EXCERPTS.includes(b.doc) && isOrphan(b))
+    const orphans = blocks.filter((b) => isOrphan(b))
       .map((b) => `${b.doc}:${b.line}\n${b.code}`);
     expect(orphans, 'blocks that are not excerpts of any example').toEqual([]);
-  });
-
-  it.each(NOT_YET_EXCERPTS)('%s still has blocks that are not excerpts (else take it off the list)', (doc) => {
-    expect(blocks.some((b) => b.doc === doc && isOrphan(b))).toBe(true);
   });
 });
 
