@@ -16,8 +16,10 @@ function renderRow(i) {
 
 const server = http.createServer((req, res) => {
   scope.run(async () => {
-    const n = Number(new URL(req.url, 'http://x').searchParams.get('rows') ?? 3);
-    await new Promise((r) => setTimeout(r, 1)); // any await: the arena follows
+    const params = new URL(req.url, 'http://x').searchParams;
+    const n = Number(params.get('rows') ?? 3);
+    // any await: the arena follows (?slow: a handler still busy when its client gives up)
+    await new Promise((r) => (params.has('slow') ? res.once('close', r) : setTimeout(r, 1)));
     const body = currentArena().alloc(32 * n);
     let len = 0;
     for (let i = 0; i < n; i++) len += renderRow(i).copy(body, len);
@@ -35,7 +37,7 @@ for (const rows of [2, 3]) {
 }
 // A client that gives up: the arena still comes back (the response closed).
 const ac = new AbortController();
-const gone = fetch(`${base}/?rows=100000`, { signal: ac.signal }).catch((err) => err.name);
+const gone = fetch(`${base}/?rows=100000&slow`, { signal: ac.signal }).catch((err) => err.name);
 setTimeout(() => ac.abort(), 5);
 console.log('aborted request:', await gone);
 

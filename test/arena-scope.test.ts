@@ -159,7 +159,7 @@ describe('ArenaScope.run', () => {
     });
     expect(big.destroyed).toBe(false);
     expect(big.committed).toBeLessThanOrEqual(256 * 1024);
-    expect(view[MiB - 1]).toBe(0); // the pages above the limit went back to the OS
+    expect(view[MiB / 2]).toBe(0); // the pages above the limit went back to the OS (a byte inside a whole page: V8-owned memory need not start on one)
     expect(s.stats()).toMatchObject({ kept: 1, created: 1, dropped: 0, decommitted: 1 });
     expect(s.run((a) => a)).toBe(big);
     s.destroy();

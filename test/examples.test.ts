@@ -24,7 +24,7 @@ describe('examples/', () => {
     const expected = expectedOutput(text);
     expect(expected, `${file} has no "// Prints:" comment block`).not.toEqual([]);
     const r = spawnSync(process.execPath, [join(examplesDir, file)], {
-      cwd: examplesDir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, OFFHEAP_DEBUG: '' },
+      cwd: examplesDir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, OFFHEAP_DEBUG: '', OFFHEAP_BACKING: '' }, // the examples print what the default (external) backing does
     });
     expect(r.status, `${file} exited with ${r.status} (${r.signal ?? 'no signal'}):\n${r.stderr}`).toBe(0);
     const lines = r.stdout.split('\n').map((l) => l.trimEnd());
