@@ -3,7 +3,7 @@
 // The line is also written to build/test-summary.txt for .ci/run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { root } from './native-hash.mjs';
 
 const out = join(root, 'build');
@@ -37,12 +37,17 @@ const vitestStatus = run(join(root, 'node_modules/.bin/vitest'), [
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = []; // names of what failed, repeated just above the summary line
 if (!skipNative) {
   if (existsSync(nativeJson)) {
     const r = JSON.parse(readFileSync(nativeJson, 'utf8'));
     passed += r.passed;
     failed += r.failed;
-  } else failed += 1; // the C++ tests did not build or crashed before reporting
+    if (r.failed) failures.push(`C++ core: ${r.failed} failed (see the output above)`);
+  } else {
+    failed += 1; // the C++ tests did not build or crashed before reporting
+    failures.push('C++ core: did not build or crashed before reporting');
+  }
 }
 if (existsSync(vitestJson)) {
   const r = JSON.parse(readFileSync(vitestJson, 'utf8'));
@@ -51,13 +56,23 @@ if (existsSync(vitestJson)) {
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   // A suite that failed to load counts as a failure even with no test in it.
   for (const suite of r.testResults ?? []) {
-    if (suite.status === 'failed' && suite.assertionResults.every((a) => a.status !== 'failed')) failed += 1;
+    const file = relative(root, suite.name);
+    for (const a of suite.assertionResults) if (a.status === 'failed') failures.push(`${file} > ${a.fullName}`);
+    if (suite.status === 'failed' && suite.assertionResults.every((a) => a.status !== 'failed')) {
+      failed += 1;
+      failures.push(`${file}: ${String(suite.message ?? 'failed to load').split('\n')[0]}`);
+    }
   }
-} else failed += 1;
+} else {
+  failed += 1;
+  failures.push('vitest wrote no report');
+}
 
 const ok = nativeStatus === 0 && vitestStatus === 0 && failed === 0;
 if (!ok && failed === 0) failed = 1; // a runner failed without a failed test: count it
 const summary = `tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
 writeFileSync(join(out, 'test-summary.txt'), `${summary}\n`);
+writeFileSync(join(out, 'test-failures.txt'), failures.map((f) => `${f}\n`).join(''));
+if (failures.length) console.log(`\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`\n${summary}`);
 process.exit(ok ? 0 : 1);
