@@ -171,11 +171,14 @@ async function debugAcrossThreads() {
   new Uint8Array(pool.buffer, ph, 64).fill(3);
   new Uint8Array(slab.buffer, sh, 64).fill(4);
   const w = new Worker(__filename, { workerData: { pool: pool.share(), slab: slab.share(), ph, sh } });
+  // Both listeners at once: Node may emit the worker's last 'message' and its
+  // 'exit' in one callback, before a listener added after the first await.
+  const exited = new Promise((resolve) => w.once('exit', resolve));
   const r = await new Promise((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
-  await new Promise((resolve) => w.once('exit', resolve));
+  await exited;
   assert.deepStrictEqual(r.before, [64, 64, 3, 4]);
   // Under the v8 backing a view cannot be detached alone (docs/platforms.md): the poison checks catch stale use instead.
   if (backing !== 'v8') assert.deepStrictEqual(r.afterFree, [0, 0], 'views of a freed handle die in the thread that freed it');
