@@ -14,7 +14,7 @@
 import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange } from './errors';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
-import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
+import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK, refilledTop } from './magazine-block';
 import { adoptSharedMemory, backing, native, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { DebugLedger } from './debug-ledger';
@@ -480,7 +480,7 @@ export class SlabAllocator extends AllocatorBase {
   // ---- slow paths ----
 
   private refill_(k: number): number {
-    return slabNative.slabRefill(this.assertAlive(), k);
+    return refilledTop(slabNative.slabRefill(this.assertAlive(), k), this.name);
   }
 
   private drain_(k: number, h: number): void {
