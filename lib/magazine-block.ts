@@ -14,8 +14,6 @@
  * thread exits or is terminated.
  */
 
-import { offheapError } from './errors';
-
 /** Words per class (a power of two); a magazine is empty when top % STRIDE === 0. */
 export const STRIDE = 64;
 export const STRIDE_MASK = STRIDE - 1;
@@ -46,17 +44,4 @@ export class MagazineBlockView {
   held(k: number): number {
     return this.words[k] & STRIDE_MASK;
   }
-}
-
-/**
- * The top a native refill answered, checked before the fast path pops at it.
- * While a thread is being terminated, Node-API refuses calls without
- * throwing (its environment is stopping) and the call answers undefined; JS
- * still runs until V8 delivers the termination. Popping at that top would
- * write the state byte of slot 0 (a slot another thread may own) and move
- * the top outside the magazine, so nothing is popped: this throws instead.
- */
-export function refilledTop(top: unknown, allocator: string): number {
-  if (typeof top === 'number') return top;
-  throw offheapError('ERR_OFFHEAP_DESTROYED', allocator, 'the thread is stopping: its magazine was not refilled');
 }

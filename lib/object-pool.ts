@@ -13,8 +13,7 @@ import { invalidArgType, offheapError, offheapErrorAt, outOfRange, type OffheapE
 import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { Magazine, magazineCapacity, type NativeDepot } from './magazine';
-import { refilledTop } from './magazine-block';
-import { adoptSharedMemory, nativeAs, sharedMemory, type NativeHandle } from './native';
+import { adoptSharedMemory, answered, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { isUint8Array } from './view';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
@@ -531,7 +530,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
 
   private refill(orThrow: boolean): number {
     const h = this.assertAlive();
-    if (refilledTop(this.mag_.refill(depot, h), this.name) === 0) {
+    if (answered(this.mag_.refill(depot, h), this.name) === 0) {
       this.ctr_[FAILED]++;
       if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
       return -1;
@@ -635,7 +634,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const h = this.assertAlive();
     let offset: number;
     try {
-      offset = native.poolAlloc(h);
+      offset = answered(native.poolAlloc(h), this.name);
     } catch (e) {
       throw this.ledger_!.annotate(e);
     }

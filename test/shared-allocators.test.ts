@@ -33,8 +33,8 @@ interface Kind {
   flush(a: Shared): void;
   /** The index a free slot's link would hold for handle h (a plausible forged link). */
   link(a: Shared, h: number): number;
-  /** The native entry point that refills a magazine. */
-  refill: string;
+  /** The native entry points that answer a magazine's top (release mode) and a handle (debug mode). */
+  answering: { release: string; debug: string };
 }
 
 const KINDS: Kind[] = [
@@ -51,7 +51,7 @@ const KINDS: Kind[] = [
       for (const h of hs) p.freeHandle(h);
     },
     link: (a, h) => h / (a as ObjectPool).slotSize,
-    refill: 'poolRefill',
+    answering: { release: 'poolRefill', debug: 'poolAlloc' },
   },
   {
     name: 'SlabAllocator',
@@ -70,7 +70,7 @@ const KINDS: Kind[] = [
       (a as SlabAllocator).trim();
     },
     link: (_a, h) => (h & 0xffff) >>> 4,
-    refill: 'slabRefill',
+    answering: { release: 'slabRefill', debug: 'slabAlloc' },
   },
 ];
 
@@ -126,21 +126,24 @@ for (const kind of KINDS) {
       a.verify();
     });
 
-    it('pops nothing when a refill call does not run (a thread being terminated), so no slot turns live unasked', () => {
-      const a = make(kind);
-      const entries = native as unknown as Record<string, unknown>;
-      const real = entries[kind.refill];
-      entries[kind.refill] = () => undefined; // what Node-API answers while the thread's environment stops
-      try {
-        expectCode(() => kind.alloc(a), 'ERR_OFFHEAP_DESTROYED', OffheapError);
-      } finally {
-        entries[kind.refill] = real;
-      }
-      expect(a.leaks()).toEqual([]);
-      a.verify();
-      const h = kind.alloc(a);
-      expect(a.leaks().map((l) => l.offset)).toEqual([h]);
-    });
+    for (const mode of ['release', 'debug'] as const) {
+      it(`hands out nothing when a native call does not run (a thread being terminated), ${mode} mode`, () => {
+        const a = make(kind, mode === 'debug');
+        const entries = native as unknown as Record<string, unknown>;
+        const entry = kind.answering[mode];
+        const real = entries[entry];
+        entries[entry] = () => undefined; // what Node-API answers while the thread's environment stops
+        try {
+          expectCode(() => kind.alloc(a), 'ERR_OFFHEAP_DESTROYED', OffheapError);
+        } finally {
+          entries[entry] = real;
+        }
+        expect(a.leaks()).toEqual([]); // slot 0 was not turned live
+        a.verify();
+        const h = kind.alloc(a);
+        expect(a.leaks().map((l) => l.offset)).toEqual([h]);
+      });
+    }
 
     it('refuses invalid handles with typed errors', () => {
       const a = make(kind);
