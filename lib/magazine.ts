@@ -42,10 +42,11 @@ export class Magazine {
     this.batch = Math.max(1, capacity >> 1);
   }
 
-  /** Refills an empty magazine by one native call; returns the new count (0: depot empty). */
-  refill(depot: NativeDepot, handle: NativeHandle): number {
-    this.count = depot.refill(handle, this.handles, this.batch);
-    return this.count;
+  /** Refills an empty magazine by one native call; returns the new count (0: depot empty), or what a call that did not run answered (see answered() in native.ts). */
+  refill(depot: NativeDepot, handle: NativeHandle): unknown {
+    const n: unknown = depot.refill(handle, this.handles, this.batch);
+    if (typeof n === 'number') this.count = n;
+    return n;
   }
 
   /** Drains a full magazine down to its batch size by one native call. */

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { markAsUntransferable } from 'node:worker_threads';
-import { OffheapError, invalidArgType } from './errors';
+import { OffheapError, invalidArgType, offheapError } from './errors';
 
 /** Functions every build of the addon has; allocators add their own. */
 export interface NativeCore {
@@ -101,4 +101,17 @@ export function adoptSharedMemory(memory: unknown): void {
 /** The addon seen through an allocator's own interface. */
 export function nativeAs<T>(): T & NativeCore {
   return native as T & NativeCore;
+}
+
+/**
+ * The answer of a native call that returns a number (a magazine's new top, a
+ * handle), checked before use. While a thread is being terminated, Node-API
+ * refuses calls without throwing (its environment is stopping), so the call
+ * answers undefined, and JS runs on until V8 delivers the termination. Used
+ * as a top or a handle, undefined would write the state byte of slot 0 (a
+ * slot another thread may own): this throws instead.
+ */
+export function answered(answer: unknown, allocator: string): number {
+  if (typeof answer === 'number') return answer;
+  throw offheapError('ERR_OFFHEAP_DESTROYED', allocator, 'the thread is stopping: the native call did not run');
 }

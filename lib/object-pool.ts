@@ -13,7 +13,7 @@ import { invalidArgType, offheapError, offheapErrorAt, outOfRange, type OffheapE
 import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { Magazine, magazineCapacity, type NativeDepot } from './magazine';
-import { adoptSharedMemory, nativeAs, sharedMemory, type NativeHandle } from './native';
+import { adoptSharedMemory, answered, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { isUint8Array } from './view';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
@@ -132,7 +132,7 @@ interface PoolNative {
 }
 
 const native = nativeAs<PoolNative>();
-const depot: NativeDepot = { refill: native.poolRefill, drain: native.poolDrain };
+const depot: NativeDepot = { refill: (h, into, max) => native.poolRefill(h, into, max), drain: (h, from, start, n) => native.poolDrain(h, from, start, n) };
 
 const KNOWN_OPTIONS = ['slotSize', 'capacity', 'align', 'growable', 'preheat', 'debug', 'name', 'layout', 'generational'] as const;
 
@@ -327,9 +327,11 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     // No coercion of what is not a number; an index that does not give h back is no handle.
     const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE || this.shared_) return this.freeSlow(h);
-    st[i] = this.freeByte_;
     const m = this.mag_;
+    // Drain first: a call is where a terminated thread stops, and past it the
+    // state, the magazine and the counter are written with no call between.
     if (m.count === m.capacity) m.drain(depot, this.handle_!);
+    st[i] = this.freeByte_;
     m.handles[m.count++] = h;
     this.ctr_[FREES]++;
   }
@@ -528,7 +530,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
 
   private refill(orThrow: boolean): number {
     const h = this.assertAlive();
-    if (this.mag_.refill(depot, h) === 0) {
+    if (answered(this.mag_.refill(depot, h), this.name) === 0) {
       this.ctr_[FAILED]++;
       if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
       return -1;
@@ -540,13 +542,13 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     this.assertAlive();
     const i = this.slotIndex(h);
     const st = this.st_;
+    const m = this.mag_;
+    if (m.count === m.capacity) m.drain(depot, this.handle_!);
     // Shared: another thread may free the same slot at this instant; the
     // compare-and-swap lets exactly one of them have it.
     const seen = this.shared_ ? Atomics.compareExchange(st, i, LIVE, this.freeByte_) : st[i];
     if (seen !== LIVE) throw this.refusal(h as number, seen);
     st[i] = this.freeByte_;
-    const m = this.mag_;
-    if (m.count === m.capacity) m.drain(depot, this.handle_!);
     m.handles[m.count++] = h as number;
     this.ctr_[FREES]++;
   }
@@ -632,7 +634,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const h = this.assertAlive();
     let offset: number;
     try {
-      offset = native.poolAlloc(h);
+      offset = answered(native.poolAlloc(h), this.name);
     } catch (e) {
       throw this.ledger_!.annotate(e);
     }

@@ -15,7 +15,7 @@ import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange } from './errors';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
 import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
-import { adoptSharedMemory, backing, native, nativeAs, sharedMemory, type NativeHandle } from './native';
+import { adoptSharedMemory, answered, backing, native, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { DebugLedger } from './debug-ledger';
 import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
@@ -480,7 +480,7 @@ export class SlabAllocator extends AllocatorBase {
   // ---- slow paths ----
 
   private refill_(k: number): number {
-    return slabNative.slabRefill(this.assertAlive(), k);
+    return answered(slabNative.slabRefill(this.assertAlive(), k), this.name);
   }
 
   private drain_(k: number, h: number): void {
@@ -490,7 +490,7 @@ export class SlabAllocator extends AllocatorBase {
   private allocSlow_(size: unknown): number {
     const handle = this.assertAlive();
     const n = validateInteger(size, 'size', 0, MAX_SIZE);
-    return slabNative.slabAlloc(handle, n);
+    return answered(slabNative.slabAlloc(handle, n), this.name);
   }
 
   private freeSlow_(h: unknown): void {
@@ -569,7 +569,7 @@ function installDebugMethods(a: SlabAllocator, dbg: DebugLedger): void {
   const allocHandle = (size: number): number => {
     const handle = a.handleForDebug_();
     const n = validateInteger(size, 'size', 0, MAX_SIZE);
-    const h = call(() => slabNative.slabAlloc(handle, n));
+    const h = call(() => answered(slabNative.slabAlloc(handle, n), a.name));
     dbg.allocated(h, n);
     return h;
   };
