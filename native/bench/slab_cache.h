@@ -45,7 +45,6 @@ class BasicSlabCache {
   explicit BasicSlabCache(SlabAllocator& a) noexcept : att_(attach(a)) {
     if (att_ == nullptr) return;
     words_ = reinterpret_cast<uint32_t*>(att_->block.words());
-    ends_ = words_ + MagazineBlock::layout(a.classes()).ends;
     states_ = reinterpret_cast<Byte*>(a.states().bytes());
     class_ids_ = a.class_ids().data();
     max_small_ = a.max_small();
@@ -89,7 +88,7 @@ class BasicSlabCache {
       state = Byte(SlotState::kCached);
     }
     uint32_t top = word(k);
-    if (OFFHEAP_UNLIKELY(top == ends_[k])) top = drain(att_, k, frees_);
+    if (OFFHEAP_UNLIKELY(top == (words_ - kEndsWords)[k])) top = drain(att_, k, frees_);
     words_[top] = off;
     set_word(k, top + 1);
     ++frees_;
@@ -104,14 +103,21 @@ class BasicSlabCache {
   }
 
  private:
+  /// The block is preceded by a copy of its ends (the tops of full
+  /// magazines), at a fixed distance from the tops: the full-magazine test
+  /// of a free needs no register of its own.
+  static constexpr uint32_t kEndsWords = 256;
+  static_assert(SlabAllocator::kMaxClasses < kEndsWords);
+
   static Attachment* attach(SlabAllocator& a) noexcept {
-    void* mem = std::calloc(1, MagazineBlock::layout(a.classes()).bytes);
+    auto* mem = static_cast<uint32_t*>(std::calloc(1, kEndsWords * 4 + MagazineBlock::layout(a.classes()).bytes));
     if (mem == nullptr) return nullptr;
-    auto* at = new (std::nothrow) Attachment{a, MagazineBlock(mem, a.classes(), a.magazine_capacities())};
+    auto* at = new (std::nothrow) Attachment{a, MagazineBlock(mem + kEndsWords, a.classes(), a.magazine_capacities())};
     if (at == nullptr) {
       std::free(mem);
       return nullptr;
     }
+    for (uint32_t c = 0; c < a.classes(); ++c) mem[c + 1] = at->block.base(c) + at->block.capacity(c);
     a.attach(&at->block);
     return at;
   }
@@ -121,7 +127,7 @@ class BasicSlabCache {
     publish(at, frees);
     uint32_t bad;
     at->a.detach(&at->block, &bad);
-    void* mem = at->block.words();
+    void* mem = reinterpret_cast<uint32_t*>(at->block.words()) - kEndsWords;
     delete at;
     std::free(mem);
   }
@@ -174,7 +180,6 @@ class BasicSlabCache {
 
   Attachment* att_;                  ///< the block and the allocator, for the slow paths
   uint32_t* words_ = nullptr;        ///< the block: tops, then handles (unsigned: no sign extension)
-  const uint32_t* ends_ = nullptr;   ///< the block's ends[0]
   Byte* states_ = nullptr;           ///< the allocator's state bytes
   const uint8_t* class_ids_ = nullptr;  ///< (size + 15) >> 4 -> class id
   uint64_t max_small_ = 0;
