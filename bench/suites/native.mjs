@@ -34,7 +34,7 @@ const TARGETS = {
     { candidate: 'offheap ObjectPool', vs: 'mimalloc', atLeast: 4, label: 'offheap ObjectPool churn at most 1/4 of mimalloc\'s instructions' },
   ],
   mixed: [
-    { candidate: 'offheap SlabAllocator', vs: 'mimalloc', atLeast: 2, label: 'offheap SlabAllocator mixed churn at most 1/2 of mimalloc\'s instructions' },
+    { candidate: 'offheap SlabAllocator', vs: 'mimalloc', atLeast: 1.5, label: 'offheap SlabAllocator mixed churn, guards included, at most 2/3 of mimalloc\'s instructions' },
   ],
 };
 

@@ -35,6 +35,7 @@
 #endif
 
 #define BENCH_NOINLINE __attribute__((noinline))
+#define BENCH_INLINE __attribute__((always_inline))
 #define BENCH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 namespace bench {

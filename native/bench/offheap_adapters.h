@@ -241,7 +241,7 @@ struct OffheapPoolLocked {
 template <bool Shared>
 struct OffheapSlabT {
   using Cache = offheap::BasicSlabCache<Shared>;
-  explicit OffheapSlabT(const Shape&) : slab_(Shared ? shared_slab() : make_slab()), cache_(*slab_), base_(slab_->region()->base()) {
+  BENCH_INLINE explicit OffheapSlabT(const Shape&) : slab_(Shared ? shared_slab() : make_slab()), cache_(*slab_), base_(slab_->region()->base()) {
     require(cache_.ok(), "SlabCache");
   }
   void* alloc(size_t size) {
@@ -276,7 +276,7 @@ struct OffheapSlab : OffheapSlabT<false> {
   static constexpr bool kPeer = false;
   static constexpr unsigned kWorkloads = kChurn | kAllocFreeAll | kMixed;
   static constexpr const char* kWhyNot = "unshared (one thread): see the shared row";
-  using OffheapSlabT::OffheapSlabT;
+  BENCH_INLINE explicit OffheapSlab(const Shape& s) : OffheapSlabT(s) {}
 };
 
 struct OffheapSlabShared : OffheapSlabT<true> {
@@ -285,7 +285,7 @@ struct OffheapSlabShared : OffheapSlabT<true> {
   static constexpr bool kPeer = false;
   static constexpr unsigned kWorkloads = kAll;
   static constexpr const char* kWhyNot = "";
-  using OffheapSlabT::OffheapSlabT;
+  BENCH_INLINE explicit OffheapSlabShared(const Shape& s) : OffheapSlabT(s) {}
 };
 
 }  // namespace bench

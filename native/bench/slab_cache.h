@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <new>
 
 #include "../core/guards.h"
 #include "../core/magazine_block.h"
@@ -29,46 +30,44 @@ class BasicSlabCache {
   /// compiler reload every member after it. Same size, same values.
   enum class Byte : uint8_t {};
 
+  /// What only the slow paths touch, on the heap: the fast path's own state
+  /// (below) is never handed to a call, so the compiler may keep it in
+  /// registers across a loop of operations.
+  struct Attachment {
+    SlabAllocator& a;
+    MagazineBlock block;
+    Status last = Status::kOk;  ///< the last refill's status
+  };
+
  public:
   /// Attaches to `a` (which must outlive the cache). ok() is false when the
   /// block could not be allocated.
-  explicit BasicSlabCache(SlabAllocator& a) noexcept
-      : a_(a),
-        layout_(MagazineBlock::layout(a.classes())),
-        mem_(std::calloc(1, layout_.bytes)),
-        block_(mem_, a.classes(), a.magazine_capacities()),
-        words_(static_cast<int32_t*>(mem_)),
-        states_(reinterpret_cast<Byte*>(a.states().bytes())),
-        class_ids_(a.class_ids().data()),
-        ends_(layout_.ends),
-        max_small_(a.max_small()),
-        classes_(a.classes()) {
-    if (mem_ != nullptr) a_.attach(&block_);
+  explicit BasicSlabCache(SlabAllocator& a) noexcept : att_(attach(a)) {
+    if (att_ == nullptr) return;
+    words_ = reinterpret_cast<uint32_t*>(att_->block.words());
+    states_ = reinterpret_cast<Byte*>(a.states().bytes());
+    class_ids_ = a.class_ids().data();
+    max_small_ = a.max_small();
+    classes_ = a.classes();
   }
 
-  ~BasicSlabCache() {
-    if (mem_ == nullptr) return;
-    publish();
-    uint32_t bad;
-    a_.detach(&block_, &bad);
-    std::free(mem_);
-  }
+  ~BasicSlabCache() { detach(att_, frees_); }
 
   BasicSlabCache(const BasicSlabCache&) = delete;
   BasicSlabCache& operator=(const BasicSlabCache&) = delete;
 
-  bool ok() const noexcept { return mem_ != nullptr; }
-  MagazineBlock& block() noexcept { return block_; }
+  bool ok() const noexcept { return att_ != nullptr; }
+  MagazineBlock& block() noexcept { return att_->block; }
 
   /// Allocates `size` bytes; *off is the handle (byte offset into the region).
   Status alloc(size_t size, uint32_t* off) noexcept {
-    if (OFFHEAP_UNLIKELY(size > max_small_)) return alloc_single(size, off);
+    if (OFFHEAP_UNLIKELY(size > max_small_)) return alloc_single(att_, size, off);
     const uint32_t k = class_ids_[(size + SlabAllocator::kGranule - 1) >> SlabAllocator::kGranuleShift];
-    int32_t top = word(k);
-    if (OFFHEAP_UNLIKELY(top % MagazineBlock::kStride == 0) && (top = refill(k)) % MagazineBlock::kStride == 0)
-      return refill_failed();
+    uint32_t top = word(k);
+    if (OFFHEAP_UNLIKELY(top % MagazineBlock::kStride == 0) && (top = refill(att_, k, frees_)) % MagazineBlock::kStride == 0)
+      return refill_failed(att_);
     set_word(k, --top);
-    const auto h = static_cast<uint32_t>(words_[top]);
+    const uint32_t h = words_[top];
     if constexpr (Shared) std::atomic_ref<Byte>(states_[h >> SlabAllocator::kGranuleShift]).store(Byte(k), std::memory_order_relaxed);
     else states_[h >> SlabAllocator::kGranuleShift] = Byte(k);
     *off = h;
@@ -81,16 +80,16 @@ class BasicSlabCache {
     if (OFFHEAP_UNLIKELY((off & (0x80000000u | (SlabAllocator::kGranule - 1))) != 0)) return Status::kInvalidHandle;
     Byte& state = states_[off >> SlabAllocator::kGranuleShift];
     const auto k = static_cast<uint32_t>(Shared ? std::atomic_ref<Byte>(state).load(std::memory_order_relaxed) : state);
-    if (OFFHEAP_UNLIKELY(k - 1 >= classes_)) return free_slow(off);  // large, free already, or no slot
+    if (OFFHEAP_UNLIKELY(k - 1 >= classes_)) return free_slow(att_, off);  // large, free already, or no slot
     if constexpr (Shared) {
       Byte want = Byte(k);
-      if (!std::atomic_ref<Byte>(state).compare_exchange_strong(want, Byte(SlotState::kCached))) return free_slow(off);
+      if (!std::atomic_ref<Byte>(state).compare_exchange_strong(want, Byte(SlotState::kCached))) return free_slow(att_, off);
     } else {
       state = Byte(SlotState::kCached);
     }
-    int32_t top = word(k);
-    if (OFFHEAP_UNLIKELY(top == word(ends_ + k))) top = drain(k);
-    words_[top] = static_cast<int32_t>(off);
+    uint32_t top = word(k);
+    if (OFFHEAP_UNLIKELY(top == (words_ - kEndsWords)[k])) top = drain(att_, k, frees_);
+    words_[top] = off;
     set_word(k, top + 1);
     ++frees_;
     return Status::kOk;
@@ -98,70 +97,94 @@ class BasicSlabCache {
 
   /// Returns every cached handle to the depot (so empty slabs can be trimmed).
   Status flush() noexcept {
-    publish();
+    publish(att_, frees_);
     uint32_t bad;
-    return block_.flush(a_, &bad);
+    return att_->block.flush(att_->a, &bad);
   }
 
  private:
-  int32_t word(uint32_t i) const noexcept {
-    if constexpr (Shared) return std::atomic_ref<int32_t>(words_[i]).load(std::memory_order_relaxed);
+  /// The block is preceded by a copy of its ends (the tops of full
+  /// magazines), at a fixed distance from the tops: the full-magazine test
+  /// of a free needs no register of its own.
+  static constexpr uint32_t kEndsWords = 256;
+  static_assert(SlabAllocator::kMaxClasses < kEndsWords);
+
+  static Attachment* attach(SlabAllocator& a) noexcept {
+    auto* mem = static_cast<uint32_t*>(std::calloc(1, kEndsWords * 4 + MagazineBlock::layout(a.classes()).bytes));
+    if (mem == nullptr) return nullptr;
+    auto* at = new (std::nothrow) Attachment{a, MagazineBlock(mem + kEndsWords, a.classes(), a.magazine_capacities())};
+    if (at == nullptr) {
+      std::free(mem);
+      return nullptr;
+    }
+    for (uint32_t c = 0; c < a.classes(); ++c) mem[c + 1] = at->block.base(c) + at->block.capacity(c);
+    a.attach(&at->block);
+    return at;
+  }
+
+  OFFHEAP_NOINLINE static void detach(Attachment* at, uint64_t frees) noexcept {
+    if (at == nullptr) return;
+    publish(at, frees);
+    uint32_t bad;
+    at->a.detach(&at->block, &bad);
+    void* mem = reinterpret_cast<uint32_t*>(at->block.words()) - kEndsWords;
+    delete at;
+    std::free(mem);
+  }
+
+  uint32_t word(uint32_t i) const noexcept {
+    if constexpr (Shared) return std::atomic_ref<uint32_t>(words_[i]).load(std::memory_order_relaxed);
     else return words_[i];
   }
-  void set_word(uint32_t i, int32_t v) noexcept {
-    if constexpr (Shared) std::atomic_ref<int32_t>(words_[i]).store(v, std::memory_order_relaxed);
+  void set_word(uint32_t i, uint32_t v) noexcept {
+    if constexpr (Shared) std::atomic_ref<uint32_t>(words_[i]).store(v, std::memory_order_relaxed);
     else words_[i] = v;
   }
 
   /// The fast path counts frees as an integer; the block's counter (a double,
   /// as JS keeps it) is brought up to date at every slow path.
-  void publish() noexcept {
-    std::atomic_ref<double>(block_.counters()[MagazineBlock::kCounterFrees])
-        .store(static_cast<double>(frees_), std::memory_order_relaxed);
+  static void publish(Attachment* at, uint64_t frees) noexcept {
+    std::atomic_ref<double>(at->block.counters()[MagazineBlock::kCounterFrees])
+        .store(static_cast<double>(frees), std::memory_order_relaxed);
   }
 
-  OFFHEAP_NOINLINE int32_t refill(uint32_t k) noexcept {
-    publish();
+  OFFHEAP_NOINLINE static uint32_t refill(Attachment* at, uint32_t k, uint64_t frees) noexcept {
+    publish(at, frees);
     uint32_t got;
-    last_ = block_.refill(a_, k - 1, &got);
-    return word(k);
+    at->last = at->block.refill(at->a, k - 1, &got);
+    return static_cast<uint32_t>(at->block.words()[k]);
   }
 
-  OFFHEAP_NOINLINE Status refill_failed() noexcept { return last_ == Status::kOk ? Status::kExhausted : last_; }
-
-  OFFHEAP_NOINLINE int32_t drain(uint32_t k) noexcept {
-    publish();
-    uint32_t bad;
-    block_.drain(a_, k - 1, block_.capacity(k - 1) / 2, &bad);
-    return word(k);
+  OFFHEAP_NOINLINE static Status refill_failed(Attachment* at) noexcept {
+    return at->last == Status::kOk ? Status::kExhausted : at->last;
   }
 
-  OFFHEAP_NOINLINE Status free_slow(uint32_t off) noexcept {
+  OFFHEAP_NOINLINE static uint32_t drain(Attachment* at, uint32_t k, uint64_t frees) noexcept {
+    publish(at, frees);
     uint32_t bad;
-    if (a_.states().get(off) == SlotState::kLiveLarge) return a_.free(off, &bad);
-    const Status st = a_.classify(off);
+    at->block.drain(at->a, k - 1, at->block.capacity(k - 1) / 2, &bad);
+    return static_cast<uint32_t>(at->block.words()[k]);
+  }
+
+  OFFHEAP_NOINLINE static Status free_slow(Attachment* at, uint32_t off) noexcept {
+    uint32_t bad;
+    if (at->a.states().get(off) == SlotState::kLiveLarge) return at->a.free(off, &bad);
+    const Status st = at->a.classify(off);
     return st == Status::kOk ? Status::kInvalidHandle : st;  // freed meanwhile by another thread
   }
 
-  OFFHEAP_NOINLINE Status alloc_single(size_t size, uint32_t* off) noexcept {
+  OFFHEAP_NOINLINE static Status alloc_single(Attachment* at, size_t size, uint32_t* off) noexcept {
     uint32_t bad;
-    return a_.alloc(size, off, &bad);
+    return at->a.alloc(size, off, &bad);
   }
 
-  SlabAllocator& a_;
-  MagazineBlock::Layout layout_;
-  void* mem_;
-  MagazineBlock block_;
-  int32_t* words_;             ///< the block: tops, ends, handles
-  Byte* states_;               ///< the allocator's state bytes
-  const uint8_t* class_ids_;   ///< (size + 15) >> 4 -> class id
-  // 64-bit on purpose: stores through the int32 block cannot alias them,
-  // so the compiler keeps them in registers across a loop of operations.
-  uint64_t ends_;              ///< word index of ends[0]
-  uint64_t max_small_;
-  uint64_t classes_;
+  Attachment* att_;                  ///< the block and the allocator, for the slow paths
+  uint32_t* words_ = nullptr;        ///< the block: tops, then handles (unsigned: no sign extension)
+  Byte* states_ = nullptr;           ///< the allocator's state bytes
+  const uint8_t* class_ids_ = nullptr;  ///< (size + 15) >> 4 -> class id
+  uint64_t max_small_ = 0;
+  uint64_t classes_ = 0;
   uint64_t frees_ = 0;
-  Status last_ = Status::kOk;
 };
 
 /// Caches on several threads over one allocator.

@@ -165,9 +165,8 @@ void SlabAllocator::list_push(uint8_t list, uint32_t cls, uint32_t slab) noexcep
 void SlabAllocator::list_remove(uint32_t slab) noexcept {
   SlabMeta& m = slabs_[slab];
   ClassList& l = lists_[m.cls];
-  if (m.list == kListHome) {  // on no linked list
+  if (m.list == kListHome) {  // on no linked list; m.owner stays: it served that thread last
     l.homes--;
-    m.owner = 0;
     m.list = kListNone;
     return;
   }
@@ -217,8 +216,13 @@ uint32_t SlabAllocator::home_slab(uint32_t cls, uint32_t tag, uint32_t* home) no
     const SlabMeta& m = slabs_[s];
     if (m.list == kListHome && m.owner == tag && m.cls == cls && has_room(s)) return s;
   }
-  s = lists_[cls].head[kListPartial - 1];
-  if (s == kNil && (s = take_slab(cls)) == kNil) {
+  // A partial slab of another thread holds its live objects: serving this
+  // thread from it would put both threads' state bytes (CAS on every free)
+  // in shared cache lines. So: a partial slab this thread served last, else
+  // an empty or new slab, and another thread's partial slab only when the
+  // region has no slab left.
+  if ((s = own_partial(cls, tag)) == kNil && (s = take_slab(cls)) == kNil &&
+      (s = lists_[cls].head[kListPartial - 1]) == kNil) {
     *home = kNil;
     return kNil;
   }
@@ -229,6 +233,13 @@ uint32_t SlabAllocator::home_slab(uint32_t cls, uint32_t tag, uint32_t* home) no
   lists_[cls].homes++;
   *home = s;
   return s;
+}
+
+uint32_t SlabAllocator::own_partial(uint32_t cls, uint32_t tag) const noexcept {
+  uint32_t s = lists_[cls].head[kListPartial - 1];
+  for (uint32_t i = 0; s != kNil && i < kHomeScan; ++i, s = slabs_[s].next)
+    if (slabs_[s].owner == tag) return s;
+  return kNil;
 }
 
 uint32_t SlabAllocator::take_slab(uint32_t cls) noexcept {

@@ -184,6 +184,9 @@ class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x53
   Status pop_from(uint32_t slab, uint8_t to, uint32_t* off, uint32_t* bad) noexcept;
   bool has_room(uint32_t slab) const noexcept;
   uint32_t home_slab(uint32_t cls, uint32_t tag, uint32_t* home) noexcept;
+  /// A partial slab of `cls` that the magazines tagged `tag` were served from
+  /// last, among the first kHomeScan of the list; kNil when none.
+  uint32_t own_partial(uint32_t cls, uint32_t tag) const noexcept;
   void unhome(uint32_t slab) noexcept;
   void place(uint32_t slab) noexcept;
   Status push_one(uint32_t off, int32_t cls, uint8_t from) noexcept;

@@ -20,6 +20,7 @@ enum : uint8_t {
 constexpr uint8_t kLastLarge = 0xFF;  ///< SlabMeta::last of a freed large run
 constexpr size_t kMagazineBytes = 32768;  ///< a magazine's batch holds about this many bytes
 constexpr uint32_t kLinkBytes = 4;        ///< the free-list link at the start of a free slot
+constexpr uint32_t kHomeScan = 8;         ///< partial slabs home_slab() looks at for one of the caller's own
 
 inline uint32_t load_link(const uint8_t* p) noexcept {
   uint32_t v;
@@ -38,7 +39,7 @@ struct SlabAllocator::SlabMeta {
   uint32_t prev, next;  ///< neighbours on its list
   uint32_t bytes;       ///< small: bytes counted as committed; large: usable bytes
   uint32_t run;         ///< large: slabs in the run
-  uint32_t owner;       ///< kListHome: the tag of the magazines it serves
+  uint32_t owner;       ///< kListHome: the tag of the magazines it serves; else the last it served (0: none)
   uint8_t cls;          ///< the class it serves (small slabs)
   uint8_t list;         ///< kList*; kListNone when unused
   uint8_t last;         ///< unused: class + 1 it last served, kLastLarge, or 0
