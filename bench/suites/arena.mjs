@@ -132,6 +132,10 @@ export default async function arenaSuite() {
     { name: 'ArenaScope.run + currentArena()', run: (n) => { for (let i = 0; i < n; i++) scope.run(handler); } },
   ], {
     ops: 20_000, baseline: 'Buffer.allocUnsafe each', unit: 'ns/request',
+    target: {
+      candidate: 'arena.allocHandle + reset()', vs: '@thi.ng/malloc malloc each + freeAll()', atLeast: 1,
+      label: 'per-request scratch through arena handles at least as fast as @thi.ng/malloc + freeAll()',
+    },
     note: 'scope() and ArenaScope.run() call the handler inside a try block (the rollback / reset must happen on a throw); ' +
       'when V8 inlines this one monomorphic handler there, its loop compiles slower than the same loop outside a try.',
   });
