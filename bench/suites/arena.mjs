@@ -174,6 +174,15 @@ export default async function arenaSuite() {
       "'sample' stacks (1 in 16); reset() every 256 allocations checks and detaches them.",
   });
 
+  const inTime = (group, name, vs) => {
+    const [a, b] = [name, vs].map((n) => group.rows.find((r) => r.name === n)?.median);
+    return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null;
+  };
+  const scratchVsThing = inTime(greq, 'arena.allocHandle + reset()', '@thi.ng/malloc malloc each + freeAll()');
+  if (scratchVsThing !== null) {
+    notes.push(`- per-request scratch through arena.allocHandle + reset() vs @thi.ng/malloc + freeAll(): ${scratchVsThing.toFixed(2)}x the time ` +
+      `(target at most 1x: ${scratchVsThing <= 1 ? 'met' : 'not met'}).`);
+  }
   if (!QUICK) {
     const perAlloc = (name) => greset.rows.find((r) => r.name === name).median;
     notes.push(`- reset(): about ${(perAlloc('N = 1') - perAlloc('N = 4096')).toFixed(0)} ns whatever the allocation count ` +
