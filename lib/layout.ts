@@ -384,11 +384,14 @@ function slotCursorClass(l: Layout, dataView: boolean, slots: PoolSlots): Cursor
   const g = slots.generations;
   const key = `${dataView ? 'dataView' : 'typed'}:${size}:${g === undefined ? 'plain' : `gen${g.indexBits}`}`;
   return cached(l, key, () => {
+    // A power-of-two slot: an int32 (h | 0 is h, free for a Smi) whose sign and low bits are clear.
     const check = g === undefined
-      ? [
-        `const i = ${pow2 ? `h >>> ${shift}` : `(h * ${1 / size} + 0.5) | 0`};`,
-        `if (${offsetOf('i')} === h && h >= 0 && this.$st[i] === this.$live) { this.$o = ${offsetOf('i')}; return this; }`,
-      ]
+      ? pow2
+        ? [`if ((h | 0) === h && (h & ${(0x80000000 | (size - 1)) | 0}) === 0 && this.$st[h >>> ${shift}] === this.$live) { this.$o = h | 0; return this; }`]
+        : [
+          `const i = (h * ${1 / size} + 0.5) | 0;`,
+          `if (i * ${size} === h && i >= 0 && this.$st[i] === this.$live) { this.$o = i * ${size}; return this; }`,
+        ]
       : [
         `const i = h & ${(1 << g.indexBits) - 1};`,
         `if ((h | 0) === h && h > 0 && this.$gens[i] === h >>> ${g.indexBits} && this.$st[i] === this.$live) { this.$o = ${offsetOf('i')}; return this; }`,
