@@ -196,11 +196,17 @@ export class Arena extends AllocatorBase {
   /** Resolved debug settings (enabled: false in release mode). */
   readonly debug: DebugConfig;
 
+  // The fast paths' fields are `declare`d and assigned once in the
+  // constructor, so V8 knows their types (a class field would first be
+  // undefined, and every allocation would check what state_ holds).
   /** The shared words: [cursor, limit, count, committed, peak, released, ...]. */
-  private readonly state_: Int32Array;
+  private declare readonly state_: Int32Array;
+  /** align_ - 1 and -align_: the default alignment as allocHandle() applies it. */
+  private declare readonly alignAdd_: number;
+  private declare readonly alignMask_: number;
   /** Live marks, oldest first, as triples [id, cursor, count]; ids increase. */
   private readonly marks_: number[] = [];
-  private readonly align_: number;
+  private declare readonly align_: number;
   private cleanups_: (() => unknown)[] = [];
   /** Bumped by every reset: a scope that sees it change has nothing left to roll back. */
   private resets_ = 0;
@@ -227,6 +233,8 @@ export class Arena extends AllocatorBase {
     super('Arena', name, handle, native.arenaBuffer(handle), false);
     this.maxBytes = maxBytes;
     this.align = this.align_ = align;
+    this.alignAdd_ = align - 1;
+    this.alignMask_ = -align;
     this.debug = debug;
     this.state_ = new Int32Array(native.arenaState(handle));
     this.sites_ = new SiteSampler(debug.leaks);
@@ -247,16 +255,20 @@ export class Arena extends AllocatorBase {
    * size above maxBytes or a bad alignment, ERR_OFFHEAP_DESTROYED.
    */
   allocHandle(size: number, align?: number): number {
+    // Integer arithmetic only: n is size as a uint32 (a size that is not one
+    // fails n === size), the default alignment is two precomputed words, and
+    // LIMIT is -1 in debug mode and once destroyed (both go the slow way).
     const s = this.state_;
-    const a = align === undefined ? this.align_ : align;
-    if (typeof size === 'number' && typeof a === 'number') {
-      const off = (s[CURSOR] + a - 1) & -a;
-      const end = off + size;
-      if (end <= s[LIMIT] && (size >>> 0) === size && (align === undefined || isAlign(a))) {
-        s[CURSOR] = end;
-        s[COUNT]++;
-        return off;
-      }
+    const n = typeof size === 'number' ? size >>> 0 : -1;
+    let off: number;
+    if (align === undefined) off = (s[CURSOR] + this.alignAdd_) & this.alignMask_;
+    else if (typeof align === 'number' && isAlign(align)) off = (s[CURSOR] + align - 1) & -align;
+    else return this.allocSlow_(size, align, false);
+    const end = off + n;
+    if (n === size && end <= s[LIMIT]) {
+      s[CURSOR] = end;
+      s[COUNT] = s[COUNT] + 1;
+      return off;
     }
     return this.allocSlow_(size, align, false);
   }
@@ -414,8 +426,15 @@ export class Arena extends AllocatorBase {
       }
       return;
     }
-    if (s[CURSOR] > s[PEAK]) s[PEAK] = s[CURSOR];
-    s[RELEASED] += s[COUNT] - count;
+    this.rewindRelease_(cursor, count);
+  }
+
+  /** Release mode's rewind: the words C++ Arena::rewind writes. */
+  private rewindRelease_(cursor: number, count: number): void {
+    const s = this.state_;
+    const c = s[CURSOR];
+    if (c > s[PEAK]) s[PEAK] = c;
+    s[RELEASED] = s[RELEASED] + s[COUNT] - count;
     s[CURSOR] = cursor;
     s[COUNT] = count;
   }
@@ -475,6 +494,19 @@ export class Arena extends AllocatorBase {
    * ERR_OFFHEAP_OVERFLOW in debug mode (the reset is done all the same).
    */
   reset(options?: ArenaResetOptions): void {
+    const s = this.state_;
+    // Release mode, alive (LIMIT >= 0), nothing deferred, no pages to give back:
+    // the words C++ Arena::reset would write, written here, no native call.
+    if (options === undefined && s[LIMIT] >= 0 && this.cleanups_.length === 0) {
+      this.resets_ = (this.resets_ + 1) | 0;
+      if (this.marks_.length !== 0) this.marks_.length = 0;
+      this.rewindRelease_(0, 0);
+      return;
+    }
+    this.resetSlow_(options);
+  }
+
+  private resetSlow_(options: ArenaResetOptions | undefined): void {
     const h = this.assertAlive();
     let retain: number | undefined;
     if (options !== undefined) {
@@ -484,7 +516,7 @@ export class Arena extends AllocatorBase {
     }
     let errors: unknown[] | undefined;
     if (this.cleanups_.length !== 0) this.runCleanups_((errors = []));
-    this.resets_++;
+    this.resets_ = (this.resets_ + 1) | 0;
     if (this.marks_.length !== 0) this.marks_.length = 0;
     try {
       if (retain === undefined && !this.debug.enabled) this.rewind_(h, 0, 0); // no pages to return: no native call

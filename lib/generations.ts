@@ -24,11 +24,12 @@
  * handle-facing ones (own properties of that pool, as the debug paths are),
  * so the pool's fast paths and its native code never see a generation.
  */
-import { invalidArgType, offheapErrorAt, type OffheapErrorCode } from './errors';
+import { invalidArgType, offheapError, offheapErrorAt, type OffheapErrorCode } from './errors';
 
 /** The offset-based methods a generational pool wraps. */
 export interface GenerationalTarget {
   readonly name: string;
+  readonly destroyed: boolean;
   allocHandle(): number;
   tryAllocHandle(): number;
   freeHandle(h: number): void;
@@ -82,19 +83,22 @@ export class GenerationTable {
 
   /**
    * The byte offset of handle `h` when it carries its slot's current
-   * generation; otherwise throws `staleCode` for a handle of an earlier
-   * generation and ERR_OFFHEAP_INVALID_HANDLE for anything that is no handle
-   * of the pool. (Whether the slot is live is the pool's check.)
+   * generation; otherwise throws ERR_OFFHEAP_DESTROYED once `pool` is
+   * destroyed, else `staleCode` for a handle of an earlier generation and
+   * ERR_OFFHEAP_INVALID_HANDLE for anything that is no handle of the pool.
+   * (Whether the slot is live is the pool's check.)
    */
-  offset(h: number, staleCode: OffheapErrorCode, name: string): number {
+  offset(h: number, staleCode: OffheapErrorCode, pool: GenerationalTarget): number {
     if (typeof h === 'number' && (h | 0) === h && h > 0) {
       const i = h & this.indexMask_;
       if (i < this.capacity && this.gens[i] === h >>> this.indexBits) return i * this.slotSize;
     }
-    return this.refuse_(h, staleCode, name);
+    return this.refuse_(h, staleCode, pool);
   }
 
-  private refuse_(h: unknown, staleCode: OffheapErrorCode, name: string): never {
+  private refuse_(h: unknown, staleCode: OffheapErrorCode, pool: GenerationalTarget): never {
+    const name = pool.name;
+    if (pool.destroyed) throw offheapError('ERR_OFFHEAP_DESTROYED', name, 'the allocator was destroyed');
     if (typeof h !== 'number') throw invalidArgType('handle', 'of type number', h);
     const i = h & this.indexMask_;
     const g = h >>> this.indexBits;
@@ -106,12 +110,20 @@ export class GenerationTable {
   }
 }
 
+const tables = new WeakMap<object, GenerationTable>();
+
+/** The generation table installGenerations() gave `pool`, or undefined (cursors check generations inline with it). */
+export function generationTableOf(pool: object): GenerationTable | undefined {
+  return tables.get(pool);
+}
+
 /**
  * Makes `pool`'s handles generational: wraps its handle-facing methods with
  * own properties that translate handles to offsets and back. Buffers from
  * alloc() carry no generation; free(buf) works by offset as before.
  */
 export function installGenerations(pool: GenerationalTarget, table: GenerationTable): void {
+  tables.set(pool, table);
   const take = pool.allocHandle;
   const tryTake = pool.tryAllocHandle;
   const free = pool.freeHandle;
@@ -124,9 +136,9 @@ export function installGenerations(pool: GenerationalTarget, table: GenerationTa
   };
   // free(buf) frees by offset: it must reach the pool's own free, not the wrapper.
   pool.freeOffset_ = free;
-  pool.freeHandle = (h: number) => free.call(pool, table.offset(h, 'ERR_OFFHEAP_DOUBLE_FREE', pool.name));
-  pool.view = (h: number) => view.call(pool, table.offset(h, 'ERR_OFFHEAP_INVALID_HANDLE', pool.name));
-  pool.alloc = () => view.call(pool, table.offset(pool.allocHandle(), 'ERR_OFFHEAP_INVALID_HANDLE', pool.name));
+  pool.freeHandle = (h: number) => free.call(pool, table.offset(h, 'ERR_OFFHEAP_DOUBLE_FREE', pool));
+  pool.view = (h: number) => view.call(pool, table.offset(h, 'ERR_OFFHEAP_INVALID_HANDLE', pool));
+  pool.alloc = () => view.call(pool, table.offset(pool.allocHandle(), 'ERR_OFFHEAP_INVALID_HANDLE', pool));
   pool.liveOffset_ = (h: number, size: number, align: number) =>
-    live.call(pool, table.offset(h, 'ERR_OFFHEAP_USE_AFTER_FREE', pool.name), size, align);
+    live.call(pool, table.offset(h, 'ERR_OFFHEAP_USE_AFTER_FREE', pool), size, align);
 }

@@ -17,11 +17,15 @@
  *
  * A cursor is positioned with `at(h)`, which asks its allocator whether `h`
  * is live (liveOffset_, one state-table read in release mode) and throws
- * ERR_OFFHEAP_USE_AFTER_FREE / ERR_OFFHEAP_INVALID_HANDLE otherwise.
+ * ERR_OFFHEAP_USE_AFTER_FREE / ERR_OFFHEAP_INVALID_HANDLE otherwise. Over
+ * an ObjectPool, at() makes the same check inline first (a shift or a
+ * multiply, the state byte, and the generation in a generational pool) and
+ * asks liveOffset_ only for what does not pass: see slotCursorClass.
  */
 import { inspect } from 'node:util';
 import { endianness } from 'node:os';
 import { invalidArgType, outOfRange } from './errors';
+import { generationTableOf, type GenerationTable } from './generations';
 
 // ---- types --------------------------------------------------------------
 
@@ -307,25 +311,115 @@ function viewsOf(ab: ArrayBuffer): Views {
   return v;
 }
 
-type CursorClass = new (host: RecordHost | null, views: Views) => RecordCursor<LayoutSpec>;
+type CursorClass = new (host: RecordHost | null, views: Views, states?: Uint8Array, generations?: Uint16Array) => RecordCursor<LayoutSpec>;
 
-const classes = new WeakMap<Layout, { typed?: CursorClass; dataView?: CursorClass }>();
+/** Per layout: its cursor classes, by kind ('typed', 'dataView', and one per slot geometry of pools). */
+const classes = new WeakMap<Layout, Map<string, CursorClass>>();
 
 /**
  * The cursor over `host` for layout `l`: a fresh instance of the layout's
- * generated class (the class is built once per layout). `dataView` picks
- * the DataView accessors (big-endian hosts; tests use it on any host).
+ * generated class (built once per layout and kind). `dataView` picks the
+ * DataView accessors (big-endian hosts; tests use it on any host). Over an
+ * ObjectPool, at() checks the slot's state byte inline (slotCursorClass).
  */
 export function makeCursor<S extends LayoutSpec>(l: Layout<S>, host: RecordHost, dataView = !LITTLE_ENDIAN): RecordCursor<S> {
-  const Ctor = cursorClass(l, dataView);
-  return new Ctor(host, viewsOf(host.buffer)) as unknown as RecordCursor<S>;
+  const views = viewsOf(host.buffer);
+  const slots = slotsOf(host);
+  if (slots === null) return new (cursorClass(l, dataView))(host, views) as unknown as RecordCursor<S>;
+  const Ctor = slotCursorClass(l, dataView, slots);
+  return new Ctor(host, views, slots.states, slots.generations?.gens) as unknown as RecordCursor<S>;
+}
+
+function cached(l: Layout, key: string, make: () => CursorClass): CursorClass {
+  let byKey = classes.get(l);
+  if (byKey === undefined) classes.set(l, (byKey = new Map()));
+  let c = byKey.get(key);
+  if (c === undefined) byKey.set(key, (c = make()));
+  return c;
 }
 
 function cursorClass(l: Layout, dataView: boolean): CursorClass {
-  let entry = classes.get(l);
-  if (entry === undefined) classes.set(l, (entry = {}));
-  const key = dataView ? 'dataView' : 'typed';
-  return (entry[key] ??= generate(l, dataView));
+  return cached(l, dataView ? 'dataView' : 'typed', () => generate(l, dataView));
+}
+
+/** What an ObjectPool's at() reads inline: its state table, its slot size and, when generational, its generation table. */
+interface PoolSlots {
+  states: Uint8Array;
+  slotSize: number;
+  generations: GenerationTable | undefined;
+}
+
+/**
+ * The slot geometry of an ObjectPool host, or null for any other host (or
+ * a pool whose liveOffset_ was replaced by something else than
+ * generations): those keep the generic at(), which asks liveOffset_ every
+ * time. Reads the pool's internal state table (st_) and its `shared_` flag
+ * (see slotCursorClass); a pool without them gets the generic at().
+ */
+function slotsOf(host: RecordHost): PoolSlots | null {
+  const pool = host as unknown as { st_?: unknown; slotSize?: unknown; shared_?: unknown };
+  const generations = generationTableOf(host);
+  if (generations === undefined && Object.hasOwn(host, 'liveOffset_')) return null;
+  if (!(pool.st_ instanceof Uint8Array) || typeof pool.slotSize !== 'number' || typeof pool.shared_ !== 'boolean') return null;
+  return { states: pool.st_, slotSize: pool.slotSize, generations };
+}
+
+/**
+ * The layout's cursor class for one pool geometry: the base class with an
+ * at() that checks the handle inline (an integer multiple of the slot
+ * size, or a generational handle carrying its slot's generation, whose
+ * state byte is the live one) and asks the pool's liveOffset_ otherwise,
+ * which stays the authority: it throws the typed errors, and the first
+ * handle it accepts teaches the cursor the byte of a live slot ($live, -1
+ * until then, so nothing passes inline before). It learns only while the
+ * pool is unshared (no other thread can change the byte between the
+ * pool's read and its own); a shared or attached pool's cursor asks
+ * liveOffset_ every time.
+ */
+function slotCursorClass(l: Layout, dataView: boolean, slots: PoolSlots): CursorClass {
+  const size = slots.slotSize;
+  const shift = Math.log2(size);
+  const pow2 = Number.isInteger(shift);
+  const offsetOf = (i: string): string => (pow2 ? `(${i} << ${shift})` : `(${i} * ${size})`);
+  const g = slots.generations;
+  const key = `${dataView ? 'dataView' : 'typed'}:${size}:${g === undefined ? 'plain' : `gen${g.indexBits}`}`;
+  return cached(l, key, () => {
+    // A power-of-two slot: an int32 (h | 0 is h, free for a Smi) whose sign and low bits are clear.
+    const check = g === undefined
+      ? pow2
+        ? [`if ((h | 0) === h && (h & ${(0x80000000 | (size - 1)) | 0}) === 0 && this.$st[h >>> ${shift}] === this.$live) { this.$o = h | 0; return this; }`]
+        : [
+          `const i = (h * ${1 / size} + 0.5) | 0;`,
+          `if (i * ${size} === h && i >= 0 && this.$st[i] === this.$live) { this.$o = i * ${size}; return this; }`,
+        ]
+      : [
+        `const i = h & ${(1 << g.indexBits) - 1};`,
+        `if ((h | 0) === h && h > 0 && this.$gens[i] === h >>> ${g.indexBits} && this.$st[i] === this.$live) { this.$o = ${offsetOf('i')}; return this; }`,
+      ];
+    const source = [
+      'return class extends Base {',
+      '  constructor(host, views, states, generations) {',
+      '    super(host, views);',
+      '    this.$st = states;',
+      g === undefined ? '' : '    this.$gens = generations;',
+      '    this.$live = -1;',
+      '  }',
+      '  at(h) {',
+      "    if (typeof h === 'number') {",
+      ...check.map((line) => `      ${line}`),
+      '    }',
+      '    return this.$check(h);',
+      '  }',
+      '  $check(h) {',
+      `    const o = this.$host.liveOffset_(h, ${l.size}, ${l.align});`,
+      `    if (this.$live < 0 && this.$host.shared_ === false) this.$live = this.$st[${pow2 ? `o >>> ${shift}` : `o / ${size}`}];`,
+      '    this.$o = o;',
+      '    return this;',
+      '  }',
+      '};',
+    ].join('\n');
+    return new Function('Base', source)(cursorClass(l, dataView)) as CursorClass;
+  });
 }
 
 /** The JS expression of field `f` read at byte `at` (an expression). */

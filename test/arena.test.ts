@@ -240,6 +240,53 @@ describe('Arena allocation', () => {
   });
 });
 
+describe('Arena handle fast path', () => {
+  // allocHandle computes in uint32s: a size that only wraps to a small uint32 must not pass as it.
+  it('takes integral sizes held as doubles, and refuses sizes that would wrap', () => {
+    const a = new Arena({ maxBytes: MiB });
+    const sizes = new Float64Array([16, 48]);
+    expect(a.allocHandle(sizes[0])).toBe(0);
+    expect(a.allocHandle(sizes[1])).toBe(16);
+    expect(a.allocHandle(-0)).toBe(64);
+    for (const size of [2 ** 32 + 16, 2 ** 32, -(2 ** 32) + 16]) {
+      expect(() => a.allocHandle(size), String(size)).toThrow(RangeError);
+      expect(() => a.allocHandle(size, 8), String(size)).toThrow(RangeError);
+    }
+    expect(a.used).toBe(64);
+    expect(a.stats().liveCount).toBe(3);
+    a.destroy();
+  });
+
+  // An alignment that is no number is refused before anything reads it as one.
+  it('never calls valueOf() of an alignment or a size', () => {
+    const a = new Arena({ maxBytes: MiB });
+    let calls = 0;
+    const sneaky = { valueOf: () => { calls++; return 16; } };
+    expectCode(() => a.allocHandle(8, sneaky as never), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectCode(() => a.allocHandle(sneaky as never), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expect(calls).toBe(0);
+    expect(a.used).toBe(0);
+    a.destroy();
+  });
+
+  // reset() without options writes the shared words itself: marks, scopes and counters must see it.
+  it('resets without a native call yet kills marks and ends scopes', () => {
+    const a = new Arena({ maxBytes: MiB });
+    a.allocHandle(100);
+    const m = a.mark();
+    const inner = a.scope(() => {
+      a.allocHandle(10);
+      a.reset();
+      return a.used;
+    });
+    expect(inner).toBe(0);
+    expectCode(() => a.rollback(m), 'ERR_OFFHEAP_INVALID_HANDLE', OffheapError);
+    expect(a.stats()).toMatchObject({ liveCount: 0, allocCount: 2, freeCount: 2, peakLiveBytes: 122, marks: 0 });
+    a.verify();
+    a.destroy();
+  });
+});
+
 describe('Arena marks', () => {
   it('rolls back exactly what came after the mark, and again', () => {
     const a = new Arena({ maxBytes: MiB });

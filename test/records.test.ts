@@ -464,3 +464,82 @@ describe('generational: true', () => {
     pool.destroy();
   });
 });
+
+describe('at(): the inline check of ObjectPool cursors', () => {
+  const Odd = layout({ a: 'f64', b: 'u32', c: 'u32', d: 'u32' }); // 24-byte slots: no shift gives the index
+  /** The cursor's learned byte of a live slot (-1: not learned, every at() asks the pool). */
+  const learned = (c: object) => (c as { $live: number }).$live;
+  /** What at(h) does: the offset it lands on, or the error code. */
+  const verdict = (c: { at(h: number): { offset: number } }, h: unknown) => {
+    try {
+      return c.at(h as number).offset + 0; // -0 and 0 are one offset
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+  };
+
+  // The inline check must accept exactly what liveOffset_ (offsetOf) accepts,
+  // before and after the cursor learned the live byte: a differential test over
+  // live, freed, reused, never-allocated, interior, negative, fractional and huge handles.
+  for (const [name, L, generational] of [
+    ['power-of-two slots', Pos, false], ['24-byte slots', Odd, false],
+    ['generational, power-of-two slots', Pos, true], ['generational, 24-byte slots', Odd, true],
+  ] as const) {
+    it(`refuses exactly what the pool refuses: ${name}`, () => {
+      const pool = new ObjectPool({ layout: L, capacity: 16, generational });
+      const p = pool.record();
+      const live = [pool.allocHandle(), pool.allocHandle(), pool.allocHandle()];
+      const freed = pool.allocHandle();
+      pool.freeHandle(freed);
+      const reused = pool.allocHandle(); // freed's slot again
+      pool.freeHandle(reused);
+      pool.freeHandle(pool.allocHandle());
+      const near = [...live, freed, reused].flatMap((h) => [h, h + 1, h - 1, h + 4, h + pool.slotSize, h ^ (1 << 20), h ^ (1 << 30), -h, h + 0.5]);
+      const odd = [0, -0, 1, NaN, Infinity, 2 ** 31, 2 ** 32, 2 ** 32 + live[1], 1e12, -(2 ** 31), pool.slotSize * 15, '0', null, undefined];
+      const probes = [...near, ...odd];
+      const oracle = probes.map((h) => {
+        try {
+          return pool.offsetOf(h as number) + 0;
+        } catch (e) {
+          return (e as { code: string }).code;
+        }
+      });
+      expect(oracle.filter((v) => typeof v === 'number').length).toBeGreaterThanOrEqual(3);
+      expect(learned(p)).toBe(-1);
+      expect(probes.filter((h) => !live.includes(h as number)).map((h) => verdict(p, h)))
+        .toEqual(oracle.filter((_, k) => !live.includes(probes[k] as number)));
+      expect(learned(p)).toBe(-1); // nothing live passed yet
+      expect(verdict(p, live[0])).toBe(pool.offsetOf(live[0]));
+      expect(learned(p)).not.toBe(-1);
+      expect(probes.map((h) => verdict(p, h))).toEqual(oracle);
+      for (const h of live) pool.freeHandle(h);
+      for (const h of live) expectCode(() => p.at(h), 'ERR_OFFHEAP_USE_AFTER_FREE', OffheapError);
+      pool.destroy();
+      for (const h of [live[0], reused]) expectCode(() => p.at(h), 'ERR_OFFHEAP_DESTROYED', OffheapError);
+      if (generational) expectCode(() => pool.freeHandle(reused), 'ERR_OFFHEAP_DESTROYED', OffheapError); // a stale handle too
+    });
+  }
+
+  // Another thread can change a state byte between the pool's read and the
+  // cursor's, so a shared pool's cursor never learns: it asks the pool every time.
+  it('a cursor of a shared pool never learns the live byte', () => {
+    const pool = new ObjectPool({ layout: Pos, capacity: 4 });
+    pool.share();
+    const p = pool.record();
+    const h = pool.allocHandle();
+    p.at(h).a = 3;
+    expect(learned(p)).toBe(-1);
+    pool.freeHandle(h);
+    expectCode(() => p.at(h), 'ERR_OFFHEAP_USE_AFTER_FREE', OffheapError);
+    pool.destroy();
+  });
+
+  // Arenas and slabs keep the generic at(); the inline check is an ObjectPool's only.
+  it('other allocators\' cursors ask their allocator every time', () => {
+    const arena = new Arena({ maxBytes: 1 << 20 });
+    const slab = new SlabAllocator({ maxBytes: 1 << 22 });
+    for (const c of [arena.record(Pos), slab.record(Pos)]) expect(learned(c)).toBe(undefined);
+    arena.destroy();
+    slab.destroy();
+  });
+});

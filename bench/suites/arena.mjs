@@ -132,6 +132,10 @@ export default async function arenaSuite() {
     { name: 'ArenaScope.run + currentArena()', run: (n) => { for (let i = 0; i < n; i++) scope.run(handler); } },
   ], {
     ops: 20_000, baseline: 'Buffer.allocUnsafe each', unit: 'ns/request',
+    target: {
+      candidate: 'arena.allocHandle + reset()', vs: '@thi.ng/malloc malloc each + freeAll()', atLeast: 1,
+      label: 'per-request scratch through arena handles at least as fast as @thi.ng/malloc + freeAll()',
+    },
     note: 'scope() and ArenaScope.run() call the handler inside a try block (the rollback / reset must happen on a throw); ' +
       'when V8 inlines this one monomorphic handler there, its loop compiles slower than the same loop outside a try.',
   });
@@ -170,6 +174,15 @@ export default async function arenaSuite() {
       "'sample' stacks (1 in 16); reset() every 256 allocations checks and detaches them.",
   });
 
+  const inTime = (group, name, vs) => {
+    const [a, b] = [name, vs].map((n) => group.rows.find((r) => r.name === n)?.median);
+    return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null;
+  };
+  const scratchVsThing = inTime(greq, 'arena.allocHandle + reset()', '@thi.ng/malloc malloc each + freeAll()');
+  if (scratchVsThing !== null) {
+    notes.push(`- per-request scratch through arena.allocHandle + reset() vs @thi.ng/malloc + freeAll(): ${scratchVsThing.toFixed(2)}x the time ` +
+      `(target at most 1x: ${scratchVsThing <= 1 ? 'met' : 'not met'}).`);
+  }
   if (!QUICK) {
     const perAlloc = (name) => greset.rows.find((r) => r.name === name).median;
     notes.push(`- reset(): about ${(perAlloc('N = 1') - perAlloc('N = 4096')).toFixed(0)} ns whatever the allocation count ` +
