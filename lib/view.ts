@@ -18,12 +18,11 @@
  *   WINDOW_STRIDE bytes lies inside one, found by an array index. A larger
  *   allocation gets an ArrayBuffer of exactly its own range. So what travels
  *   with a cloned view is at most 64 KiB, or the view's own bytes.
- * - V8 counts none of these ArrayBuffers as external memory (each takes its
- *   length back off V8's count, see RegionSliceBuffer in
- *   native/binding/common.h); only the region's own ArrayBuffer counts, and an
- *   allocator may make that one lazily (LazyRegion), when `buffer` is read.
+ * - V8 counts every such ArrayBuffer in full as external memory: windows
+ *   are few and cached, and an allocator may make the region's own
+ *   ArrayBuffer lazily (LazyRegion), when `buffer` is first read.
  * - Every such ArrayBuffer keeps the region mapped while it lives (see
- *   RegionSliceBuffer). destroy() detaches none
+ *   RegionSliceBuffer in native/binding/common.h). destroy() detaches none
  *   of them: a write by Node's threadpool into a view it still holds lands in
  *   the destroyed allocator's own (given back) pages, never in another's.
  * - Under the v8 backing (offheap.backing === 'v8', DESIGN.md section 11)

@@ -2,10 +2,8 @@
 
 #include "backing.h"
 
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <new>
 #include <vector>
 
 namespace offheap::binding {
@@ -168,55 +166,11 @@ Handle* RecoverHandle(Napi::Env env, const Napi::Value& value, Kind kind) {
   return h;
 }
 
-namespace {
-
-// A part of a region (a window, a slice): V8 counts every external backing
-// store in full and schedules GCs by it, yet these bytes are the region's,
-// counted once by the region's own buffer. So a part takes its length back
-// from V8's count while V8 counts it, and gives it back at the first of its
-// ArrayBuffer's two finalizers (the backing store goes when detached, the
-// object when collected: V8 stops counting at either). It holds one
-// reference on the region until both have run.
-struct UncountedPart {
-  Region* region;
-  int64_t length;
-  std::atomic<int32_t> refs{0};
-  bool taken = false;  ///< its length is off V8's count (finalizers run on the JS thread)
-};
-
-void RetainPart(void* p) { static_cast<UncountedPart*>(p)->refs.fetch_add(1, std::memory_order_relaxed); }
-
-void DropPart(UncountedPart* part) {
-  if (part->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  part->region->release();
-  delete part;
-}
-
-void ReleasePart(napi_env env, void*, void* p) {
-  auto* part = static_cast<UncountedPart*>(p);
-  int64_t ignored;
-  if (part->taken) napi_adjust_external_memory(env, part->length, &ignored);
-  part->taken = false;
-  DropPart(part);
-}
-
-}  // namespace
-
 Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length) {
   if (region->source().host_owned())
     return ThrowStatus(env, Status::kInvalidHandle, "V8-backed memory has no ArrayBuffer of its own for a part of a region");
-  if (offset == 0 && length == region->size())
-    return ExternalBuffer(env, region->base(), length, [](napi_env, void*, void* r) { static_cast<Region*>(r)->release(); },
-                          region, [](void* r) { static_cast<Region*>(r)->retain(); });
-  auto* part = new (std::nothrow) UncountedPart{region, static_cast<int64_t>(length)};
-  if (part == nullptr) return ThrowStatus(env, Status::kOsFailure, "could not create an ArrayBuffer over the region");
-  region->retain();
-  part->refs.store(1, std::memory_order_relaxed);  // held until ExternalBuffer has taken its own two
-  Napi::Value ab = ExternalBuffer(env, region->base() + offset, length, ReleasePart, part, RetainPart);
-  int64_t ignored;
-  if (!ab.IsUndefined() && napi_adjust_external_memory(env, -part->length, &ignored) == napi_ok) part->taken = true;
-  DropPart(part);
-  return ab;
+  return ExternalBuffer(env, region->base() + offset, length, [](napi_env, void*, void* r) { static_cast<Region*>(r)->release(); },
+                        region, [](void* r) { static_cast<Region*>(r)->retain(); });
 }
 
 Napi::Value RegionBuffer(Napi::Env env, Region* region) {

@@ -46,15 +46,12 @@ T* Recover(const Napi::CallbackInfo& info, size_t index = 0) {
 }
 
 /// The one place a region becomes JavaScript memory: a new external
-/// ArrayBuffer over region[offset, offset+length). It keeps the region
-/// referenced until both its backing store's deleter and the ArrayBuffer
-/// object's finalizer have run, so neither detaching it (the backing store
+/// ArrayBuffer over region[offset, offset+length). It holds two references
+/// on the region, one released by its backing store's deleter and one by the
+/// ArrayBuffer object's finalizer, so neither detaching it (the backing store
 /// goes) nor collecting it while a transferred backing store lives elsewhere
 /// unmaps the range: Node's threadpool writes through the raw pointer of a
 /// view it holds, and the range stays mapped until it lets go of that view.
-/// V8 counts the whole region's buffer as external memory; a part of it (a
-/// window, a slice) takes its length back off V8's count while V8 counts it,
-/// so V8 sees each reservation once however many parts there are.
 /// Returns undefined (exception pending or environment stopping) on failure.
 Napi::Value RegionSliceBuffer(Napi::Env env, Region* region, size_t offset, size_t length);
 /// RegionSliceBuffer over the whole region (allocator.buffer, for handles);
