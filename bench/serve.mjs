@@ -45,7 +45,7 @@ const tell = (proc, msg) => proc.connected && proc.send(msg, () => {});
 /**
  * Runs the rounds. servers: [{ name, port, proc, missing? }]; each live server
  * gets `warmup` seconds of load first, then `rounds` rounds of `seconds`.
- * Adds `rounds: [{ rps, us, gcTotalMs, gcMaxMs, gcCount, rssMiB, heapMiB }]`
+ * Adds `rounds: [{ rps, us, gcTotalMs, gcMaxMs, gcCount, gcPer1k, rssMiB, heapMiB }]`
  * to each server; a server whose round fails keeps the error as `failed`.
  */
 export async function loadRounds(title, wrkBin, servers, { rounds, seconds, warmup, wrk }) {
@@ -79,7 +79,9 @@ export async function loadRounds(title, wrkBin, servers, { rounds, seconds, warm
       const after = await ask(s.proc, 'stop');
       if (!after) s.failed = 'failed: the server exited during the round';
       if (!res || !after) continue;
-      s.rounds.push({ rps: res.rps, us: res.us, gcTotalMs: after.gc.totalMs, gcMaxMs: after.gc.maxMs, gcCount: after.gc.count, rssMiB: after.rssMiB, heapMiB: after.heapMiB });
+      // GCs per 1,000 responses: a round's GC count grows with its req/s, which load noise moves.
+      const gcPer1k = res.rps > 0 ? (after.gc.count * 1000) / (res.rps * seconds) : null;
+      s.rounds.push({ rps: res.rps, us: res.us, gcTotalMs: after.gc.totalMs, gcMaxMs: after.gc.maxMs, gcCount: after.gc.count, gcPer1k, rssMiB: after.rssMiB, heapMiB: after.heapMiB });
     }
   }
   for (const s of live) tell(s.proc, 'exit');
@@ -100,7 +102,7 @@ export const PCT_KEYS = { 50: 'p50', 90: 'p90', 99: 'p99', 99.9: 'p99_9', 100: '
  * their targets), every row a server, plus the latency-by-percentile data for
  * the chart and a summary table for the README.
  * figures: [{ key, title, unit, better?, target?, resolution? }], key one of
- *   rps, p50, p99, p99_9, max, gcMaxMs, gcTotalMs, rssMiB, heapMiB.
+ *   rps, p50, p99, p99_9, max, gcMaxMs, gcTotalMs, gcCount, gcPer1k, rssMiB, heapMiB.
  */
 export function serverGroups(workload, servers, { baseline, figures, note, rounds }) {
   const sample = (s, key) => s.rounds.map((x) => (key in x ? x[key] : x.us?.[key]));

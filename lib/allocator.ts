@@ -7,7 +7,7 @@ import { offheapError } from './errors';
 import type { NativeHandle } from './native';
 import { register, unregister, type AllocatorStats, type Registered } from './registry';
 import { validateString } from './validate';
-import { RegionViews } from './view';
+import { RegionViews, type LazyRegion } from './view';
 
 let nextId = 1;
 
@@ -18,16 +18,17 @@ export abstract class AllocatorBase implements Registered, Disposable {
   abstract readonly kind: string;
   /** The native allocator; null once destroyed. */
   protected handle_: NativeHandle | null;
-  /** This thread's ArrayBuffer over the whole region (for handles; views never sit on it). */
-  protected buffer_: ArrayBuffer;
   /** This thread's views of the region (windows; see lib/view.ts). */
   protected readonly regionViews_: RegionViews;
 
-  /** `markViews`: views carry a mark for a fast free(view) (allocators that free by view). */
-  protected constructor(kind: string, name: unknown, handle: NativeHandle, buffer: ArrayBuffer, markViews: boolean) {
+  /**
+   * `buffer`: this thread's ArrayBuffer over the whole region, or a
+   * LazyRegion that makes it when `buffer` is first read. `markViews`: views
+   * carry a mark for a fast free(view) (allocators that free by view).
+   */
+  protected constructor(kind: string, name: unknown, handle: NativeHandle, buffer: ArrayBuffer | LazyRegion, markViews: boolean) {
     this.name = name === undefined ? `${kind}#${nextId++}` : validateString(name, 'options.name');
     this.handle_ = handle;
-    this.buffer_ = buffer;
     this.regionViews_ = new RegionViews(handle, buffer, markViews);
     register(this);
   }
@@ -39,7 +40,12 @@ export abstract class AllocatorBase implements Registered, Disposable {
    * (pass handles, or share() / attach(), to other threads instead).
    */
   get buffer(): ArrayBuffer {
-    return this.buffer_;
+    return this.regionViews_.region();
+  }
+
+  /** This thread's ArrayBuffer over the whole region (for handles; views never sit on it). */
+  protected get buffer_(): ArrayBuffer {
+    return this.regionViews_.region();
   }
 
   /**
@@ -87,7 +93,6 @@ export abstract class AllocatorBase implements Registered, Disposable {
     // gone (views read zeros) and the range stays reserved until the last
     // ArrayBuffer over it is collected; the allocator lets go of its own.
     this.regionViews_.forget();
-    this.buffer_ = new ArrayBuffer(0);
     unregister(this);
   }
 

@@ -230,7 +230,10 @@ export class Arena extends AllocatorBase {
     const debug = resolveDebug(o.debug);
     const name = o.name === undefined ? `Arena#${nextId++}` : validateString(o.name, 'options.name');
     const handle = native.arenaCreate(maxBytes, name, debug.enabled, debug.poison, debug.redZone);
-    super('Arena', name, handle, native.arenaBuffer(handle), false);
+    // `buffer` is made when first read: V8 counts its whole length as
+    // external memory, and a per-request arena whose handles nobody reads
+    // never needs it (its views sit on windows).
+    super('Arena', name, handle, { byteLength: regionBytes(maxBytes), make: () => native.arenaBuffer(handle) }, false);
     this.maxBytes = maxBytes;
     this.align = this.align_ = align;
     this.alignAdd_ = align - 1;
@@ -668,6 +671,12 @@ export class Arena extends AllocatorBase {
       if (r.slice !== undefined) this.regionViews_.detach(r.slice);
     }
   }
+}
+
+/** The length of an arena's region: maxBytes rounded up to whole pages, as the native Region reserves it. */
+function regionBytes(maxBytes: number): number {
+  const page = native.pageSize();
+  return Math.ceil(maxBytes / page) * page;
 }
 
 /** Index in `marks` (triples, ids increasing) of the mark `id`, or -1. */

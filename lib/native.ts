@@ -19,6 +19,8 @@ export interface NativeCore {
   regionBuffer(h: NativeHandle): ArrayBuffer;
   regionCommit(h: NativeHandle, bytes: number): void;
   regionDestroy(h: NativeHandle): void;
+  /** Tests: the external memory this thread's V8 counts and schedules GCs by. */
+  v8ExternalMemory(): number;
   detachBuffer(ab: ArrayBuffer): void;
   /** Tests: the system page source refuses its next `reserves` reserves and `decommits` decommits. */
   injectFaults(reserves: number, decommits: number): void;

@@ -18,6 +18,9 @@
  *   WINDOW_STRIDE bytes lies inside one, found by an array index. A larger
  *   allocation gets an ArrayBuffer of exactly its own range. So what travels
  *   with a cloned view is at most 64 KiB, or the view's own bytes.
+ * - V8 counts every such ArrayBuffer in full as external memory: windows
+ *   are few and cached, and an allocator may make the region's own
+ *   ArrayBuffer lazily (LazyRegion), when `buffer` is first read.
  * - Every such ArrayBuffer keeps the region mapped while it lives (see
  *   RegionSliceBuffer in native/binding/common.h). destroy() detaches none
  *   of them: a write by Node's threadpool into a view it still holds lands in
@@ -55,6 +58,14 @@ const FastBuffer: BufferConstructor =
   typeof species === 'function' && species.prototype === Buffer.prototype && species !== Buffer
     ? species as BufferConstructor
     : class { constructor(ab: ArrayBuffer, offset: number, length: number) { return bufferFrom(ab, offset, length); } } as unknown as BufferConstructor;
+
+/** A region buffer made when first needed: its length now, the ArrayBuffer from make(). */
+export interface LazyRegion {
+  /** The region's length (what make()'s ArrayBuffer will have). */
+  readonly byteLength: number;
+  /** Makes this thread's ArrayBuffer over the whole region. */
+  make(): ArrayBuffer;
+}
 
 /** A Buffer over `ab[offset, offset+length)`; the caller has checked bounds. */
 export function makeView(ab: ArrayBuffer, offset: number, length: number): Buffer {
@@ -147,26 +158,50 @@ export class RegionViews {
   /** One Buffer over each window made so far, by window index. */
   private readonly windows_: (ArrayBuffer | undefined)[] = [];
   private readonly detached_ = new WeakSet<ArrayBuffer>();
+  /** This thread's ArrayBuffer over the whole region, once made (an empty one after forget()). */
+  private region_: ArrayBuffer | undefined;
+  /** Makes region_ on first use (null once made or forgotten). */
+  private makeRegion_: (() => ArrayBuffer) | null;
 
   /**
    * `region`: this thread's ArrayBuffer over the whole region (views a user
-   * makes over it name allocations by their byteOffset). `mark`: views carry
-   * a ViewMark (allocators whose free(view) must be fast).
+   * makes over it name allocations by their byteOffset), or a LazyRegion
+   * that makes it when region() is first called. `mark`: views carry a
+   * ViewMark (allocators whose free(view) must be fast).
    */
   constructor(
     private handle_: NativeHandle | null,
-    region: ArrayBuffer,
+    region: ArrayBuffer | LazyRegion,
     private readonly mark_: boolean,
   ) {
     this.size_ = region.byteLength;
-    RegionSlice.mark(region, this, 0);
-    this.whole_ = backing === 'v8' ? makeView(region, 0, region.byteLength) : undefined;
+    this.makeRegion_ = 'make' in region ? region.make : null;
+    if (this.makeRegion_ === null) this.adoptRegion_(region as ArrayBuffer);
+    else if (backing === 'v8') this.region(); // V8's own buffer: no new ArrayBuffer, and every view slices it
   }
 
   /** v8 backing: one Buffer over the region's own buffer, which every view slices. */
   private whole_: Buffer | undefined;
 
   private readonly size_: number;
+
+  /**
+   * This thread's ArrayBuffer over the whole region (allocator.buffer), made
+   * on the first call: V8 counts its whole length as external memory until
+   * it is collected, so an allocator whose handles nobody reads never makes
+   * one. An empty ArrayBuffer after forget().
+   */
+  region(): ArrayBuffer {
+    if (this.region_ === undefined) this.adoptRegion_(this.makeRegion_!());
+    return this.region_!;
+  }
+
+  private adoptRegion_(region: ArrayBuffer): void {
+    this.region_ = region;
+    this.makeRegion_ = null;
+    RegionSlice.mark(region, this, 0);
+    this.whole_ = backing === 'v8' ? makeView(region, 0, region.byteLength) : undefined;
+  }
 
   /** A Buffer over region[offset, offset+length); the caller owns the allocation. */
   view(offset: number, length: number): Buffer {
@@ -249,6 +284,8 @@ export class RegionViews {
   forget(): void {
     this.windows_.length = 0;
     this.handle_ = null;
+    this.region_ = new ArrayBuffer(0);
+    this.makeRegion_ = null;
     // v8 backing: V8 owns the memory, and detaching its buffer would free it
     // under any I/O that still writes through a view (the allocator's own
     // reference is gone by now, so nothing else keeps it). Only let go.

@@ -58,6 +58,7 @@ export default async function server({ quick }) {
           { key: 'p99', title: 'p99 latency', unit: 'µs', target: { candidate: p.arena, vs: p.base, atLeast: 1, label: `${p.arena}: p99 latency no worse than Buffer.allocUnsafe` } },
           { key: 'p50', title: 'p50 latency', unit: 'µs' },
           { key: 'gcTotalMs', title: 'GC pause total per round', unit: 'ms' },
+          { key: 'gcPer1k', title: 'GCs per 1,000 responses', unit: 'GCs', target: { candidate: p.arena, vs: p.base, atLeast: 1, label: `${p.arena}: no more GCs per response than Buffer.allocUnsafe` } },
           { key: 'rssMiB', title: 'RSS at the end of a round', unit: 'MiB' },
         ],
       });
