@@ -14,6 +14,8 @@ try {
   writeFileSync(out, JSON.stringify(result ?? {}));
 } catch (e) {
   console.error(e);
-  writeFileSync(out, JSON.stringify({ error: String(e?.message ?? e).split('\n')[0] || 'threw' }));
+  // Its first lines: "records cursor failed:" alone would not say why.
+  const lines = String(e?.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean);
+  writeFileSync(out, JSON.stringify({ error: lines.slice(0, 3).join(' / ').slice(0, 400) || 'threw' }));
   process.exitCode = 1;
 }

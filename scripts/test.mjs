@@ -49,6 +49,8 @@ if (!skipNative) {
     failures.push('C++ core: did not build or crashed before reporting');
   }
 }
+// The first line of an error, short enough for the summary above the last line.
+const firstLine = (text) => String(text ?? '').split('\n').find((l) => l.trim())?.trim().slice(0, 200) ?? '';
 if (existsSync(vitestJson)) {
   const r = JSON.parse(readFileSync(vitestJson, 'utf8'));
   passed += r.numPassedTests;
@@ -57,10 +59,10 @@ if (existsSync(vitestJson)) {
   // A suite that failed to load counts as a failure even with no test in it.
   for (const suite of r.testResults ?? []) {
     const file = relative(root, suite.name);
-    for (const a of suite.assertionResults) if (a.status === 'failed') failures.push(`${file} > ${a.fullName}`);
+    for (const a of suite.assertionResults) if (a.status === 'failed') failures.push(`${file} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
     if (suite.status === 'failed' && suite.assertionResults.every((a) => a.status !== 'failed')) {
       failed += 1;
-      failures.push(`${file}: ${String(suite.message ?? 'failed to load').split('\n')[0]}`);
+      failures.push(`${file}: ${firstLine(suite.message) || 'failed to load, or a hook failed (see the output above)'}`);
     }
   }
 } else {

@@ -3,7 +3,7 @@
 // well-formed report, and the pieces that judge targets and write the README
 // must say what they should. The figures themselves are never checked here.
 import { describe, expect, it, beforeAll } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -25,18 +25,28 @@ interface Report { quick: boolean; command: string; date: string; machine: { cpu
 describe('npm run bench -- --quick', () => {
   const dir = mkdtempSync(join(tmpdir(), 'offheap-bench-'));
   let report: Report;
+  // The run's exit status and the tail of what it printed: a failure below
+  // names the suite that failed and its own error, never an empty hook error.
+  let run: { status: number | null; signal: string | null; error?: string; tail: string };
   beforeAll(() => {
-    execFileSync(process.execPath, ['bench/run.mjs', '--quick', 'baseline', 'native', 'records', 'server', 'sessions', '--out', join(dir, 'report')], {
+    const r = spawnSync(process.execPath, ['bench/run.mjs', '--quick', 'baseline', 'native', 'records', 'server', 'sessions', '--out', join(dir, 'report')], {
       cwd: root,
-      stdio: 'pipe',
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
       env: { ...process.env, OFFHEAP_BENCH_NO_INSTALL: '1' },
       timeout: 890_000,
     });
-    report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    run = { status: r.status, signal: r.signal, error: r.error?.message, tail: String(r.stderr ?? '').split('\n').slice(-40).join('\n') };
+    const file = join(dir, 'report.json');
+    if (existsSync(file)) report = JSON.parse(readFileSync(file, 'utf8'));
   }, 900_000); // generous: on a loaded 2-core machine the quick run (callgrind included) takes minutes
 
   // A suite that crashed would be reported as an error entry, not as groups.
   it('ran every requested suite without error', () => {
+    const failed = (report?.suites ?? []).filter((s) => s.error).map((s) => `${s.name}: ${s.error}`);
+    const why = `bench/run.mjs --quick exited with ${run.status ?? run.signal}${run.error ? ` (${run.error})` : ''}, failed suites: ${failed.join('; ') || 'none'}`;
+    expect({ status: run.status, failed }, `${why}\nits last lines:\n${run.tail}`)
+      .toEqual({ status: 0, failed: [] });
     expect(report.quick).toBe(true);
     expect(report.suites.map((s) => s.name)).toEqual(['sessions', 'server', 'baseline', 'native', 'records']);
     for (const s of report.suites) {
