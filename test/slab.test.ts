@@ -297,6 +297,30 @@ describe('SlabAllocator release-mode guards', () => {
     expectCode(() => a.usableSize(h), 'ERR_OFFHEAP_USE_AFTER_FREE', OffheapError);
   });
 
+  // One rule for every freed handle, small or large, and after trim() gave its
+  // pages back, until another allocation takes that memory.
+  for (const debug of [false, true]) {
+    it(`throws USE_AFTER_FREE for sizes and views of freed small and large handles, also trimmed${debug ? ' (debug)' : ''}`, () => {
+      using a = slab({ debug });
+      const sizes = [10, 4000, 70 * KiB, 300 * KiB, 1024 * KiB];
+      const hs = sizes.map((n) => a.allocHandle(n));
+      for (const h of hs) a.freeHandle(h);
+      const check = (when: string) => {
+        for (const [i, h] of hs.entries()) {
+          for (const [what, f] of [['usableSize', () => a.usableSize(h)], ['view', () => a.view(h)]] as const) {
+            let code: unknown;
+            try { f(); } catch (e) { code = (e as { code?: unknown }).code; }
+            expect(code, `${what} of a ${when} ${sizes[i]}-byte handle`).toBe('ERR_OFFHEAP_USE_AFTER_FREE');
+          }
+        }
+      };
+      check('freed');
+      a.trim();
+      check('trimmed');
+      a.verify();
+    });
+  }
+
   // Exhaustion is an error at the call, counted, and recoverable.
   it('throws EXHAUSTED when the region is full, and recovers after a free', () => {
     using a = slab({ maxBytes: 64 * KiB });
