@@ -353,15 +353,15 @@ interface PoolSlots {
  * The slot geometry of an ObjectPool host, or null for any other host (or
  * a pool whose liveOffset_ was replaced by something else than
  * generations): those keep the generic at(), which asks liveOffset_ every
- * time. Reads the pool's internal state table (st_) and its `shared_` flag
+ * time. Reads the pool's internal state table (states_) and its `shared_` flag
  * (see slotCursorClass); a pool without them gets the generic at().
  */
 function slotsOf(host: RecordHost): PoolSlots | null {
-  const pool = host as unknown as { st_?: unknown; slotSize?: unknown; shared_?: unknown };
+  const pool = host as unknown as { states_?: unknown; slotSize?: unknown; shared_?: unknown };
   const generations = generationTableOf(host);
   if (generations === undefined && Object.hasOwn(host, 'liveOffset_')) return null;
-  if (!(pool.st_ instanceof Uint8Array) || typeof pool.slotSize !== 'number' || typeof pool.shared_ !== 'boolean') return null;
-  return { states: pool.st_, slotSize: pool.slotSize, generations };
+  if (!(pool.states_ instanceof Uint8Array) || typeof pool.slotSize !== 'number' || typeof pool.shared_ !== 'boolean') return null;
+  return { states: pool.states_, slotSize: pool.slotSize, generations };
 }
 
 /**

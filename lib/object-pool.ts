@@ -167,7 +167,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   /** This thread's free slots (handles), see lib/magazine.ts. */
   private declare readonly mag_: Magazine;
   /** The slot-state table (native memory, shared by every thread); detached by destroy(). */
-  private declare readonly st_: Uint8Array;
+  private declare readonly states_: Uint8Array;
   /** This thread's counters: allocs, frees, failed (native memory). */
   private declare readonly ctr_: Float64Array;
   private declare readonly stateBuffer_: ArrayBuffer;
@@ -221,7 +221,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
     this.views_ = new Array<Buffer | undefined>(this.mag_.capacity).fill(undefined);
     this.stateBuffer_ = native.poolStateBuffer(handle);
-    this.st_ = new Uint8Array(this.stateBuffer_, 0, cap);
+    this.states_ = new Uint8Array(this.stateBuffer_, 0, cap);
     this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
     this.freeByte_ = EVER | (FIRST_TAG + tag);
     this.shared_ = attachment instanceof Attachment;
@@ -279,7 +279,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
 
   /** @internal For cursors: the offset of live handle `h` (the pool checked size and align in record()). */
   liveOffset_(h: number, _size: number, _align: number): number {
-    const st = this.st_;
+    const st = this.states_;
     // A multiply by the reciprocal and a truncation, not a division or
     // Math.round (half the cost of at() otherwise): an exact multiple of the
     // slot size rounds to its index, and the product check refuses anything else.
@@ -322,7 +322,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
    * TypeError for a non-number, ERR_OFFHEAP_DESTROYED after destroy().
    */
   freeHandle(h: number): void {
-    const st = this.st_;
+    const st = this.states_;
     const size = this.slotSize_;
     // No coercion of what is not a number; an index that does not give h back is no handle.
     const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
@@ -342,7 +342,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
    * In debug mode the view is detached when the slot is freed.
    */
   view(h: number): Buffer {
-    const st = this.st_;
+    const st = this.states_;
     const size = this.slotSize_;
     const i = typeof h === 'number' ? (h * this.inv_ + 0.5) | 0 : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE) return this.viewSlow(h);
@@ -418,7 +418,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const m = this.mag_;
     for (let k = 0; k < m.count; k++) {
       const h = m.handles[k];
-      if ((this.st_[h / this.slotSize_] | EVER) !== this.freeByte_) {
+      if ((this.states_[h / this.slotSize_] | EVER) !== this.freeByte_) {
         throw this.error('ERR_OFFHEAP_CORRUPTED', `offset ${h} in this thread's magazine is not free in the state table`, h);
       }
     }
@@ -435,7 +435,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
    */
   leaks(): LeakRecord[] {
     this.assertAlive();
-    const st = this.st_;
+    const st = this.states_;
     const size = this.slotSize_;
     const out: LeakRecord[] = [];
     for (let i = 0; i < st.length; i++) {
@@ -506,9 +506,9 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
       // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
       native.detachBuffer(this.stateBuffer_);
       // Keep no reference to the detached table's ArrayBuffer (it would keep its range reserved).
-      const self = this as unknown as { stateBuffer_: ArrayBuffer; st_: Uint8Array; ctr_: Float64Array };
+      const self = this as unknown as { stateBuffer_: ArrayBuffer; states_: Uint8Array; ctr_: Float64Array };
       self.stateBuffer_ = new ArrayBuffer(0);
-      self.st_ = new Uint8Array(0);
+      self.states_ = new Uint8Array(0);
       self.ctr_ = new Float64Array(8);
     }
   }
@@ -523,7 +523,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     // the chain from one free to the next alloc of the same slot.
     const h = m.handles[n];
     m.count = n;
-    this.st_[(h * this.inv_ + 0.5) | 0] = LIVE;
+    this.states_[(h * this.inv_ + 0.5) | 0] = LIVE;
     this.ctr_[ALLOCS]++;
     return h;
   }
@@ -541,7 +541,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   private freeSlow(h: unknown): void {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.st_;
+    const st = this.states_;
     const m = this.mag_;
     if (m.count === m.capacity) m.drain(depot, this.handle_!);
     // Shared: another thread may free the same slot at this instant; the
@@ -573,7 +573,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   private notLive(h: unknown): never {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.st_[i];
+    const st = this.states_[i];
     if ((st & EVER) === 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h as number);
     throw this.error('ERR_OFFHEAP_USE_AFTER_FREE', `offset ${h} was freed`, h as number);
   }
@@ -581,7 +581,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   private viewSlow(h: unknown): Buffer {
     this.assertAlive();
     const i = this.slotIndex(h);
-    const st = this.st_[i];
+    const st = this.states_[i];
     if (st !== LIVE) {
       throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`, h as number);
     }

@@ -184,7 +184,7 @@ export class SlabAllocator extends AllocatorBase {
 
   // The fast path's state, read on every operation.
   /** State byte per 16-byte granule (lib/state-table.ts). */
-  private st_: Uint8Array;
+  private states_: Uint8Array;
   /** This thread's magazines (lib/magazine-block.ts). */
   private blk_: Int32Array;
   private ctr_: Float64Array;
@@ -220,7 +220,7 @@ export class SlabAllocator extends AllocatorBase {
     this.sizeClasses = Object.freeze(info.classSizes.slice());
     this.debug = opened.debug;
     this.views_ = [states, block];
-    this.st_ = new Uint8Array(states);
+    this.states_ = new Uint8Array(states);
     const mags = new MagazineBlockView(block, info.endsWord, info.countersByte);
     this.blk_ = mags.words;
     this.ctr_ = mags.counters;
@@ -252,7 +252,7 @@ export class SlabAllocator extends AllocatorBase {
       if ((t & MASK) === 0) t = this.refill_(k);
       blk[k] = --t;
       const h = blk[t];
-      this.st_[h >>> 4] = k;
+      this.states_[h >>> 4] = k;
       return h;
     }
     return this.allocSlow_(size);
@@ -268,15 +268,15 @@ export class SlabAllocator extends AllocatorBase {
   freeHandle(h: number): void {
     if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0) {
       const i = h >>> 4;
-      const k = this.st_[i];
+      const k = this.states_[i];
       if (k > 0 && k <= this.n_) {
         const blk = this.blk_;
         const t = blk[k];
         // A full magazine: the drain and this free are one native call.
         if (t === blk[this.ends_ + k]) return this.drain_(k, h);
         if (this.atomic_) {
-          if (Atomics.compareExchange(this.st_, i, k, CACHED) !== k) return this.raceLost_(h);
-        } else this.st_[i] = CACHED;
+          if (Atomics.compareExchange(this.states_, i, k, CACHED) !== k) return this.raceLost_(h);
+        } else this.states_[i] = CACHED;
         blk[t] = h;
         blk[k] = t + 1;
         this.ctr_[FREES]++;
@@ -319,7 +319,7 @@ export class SlabAllocator extends AllocatorBase {
    */
   usableSize(h: number): number {
     if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0) {
-      const k = this.st_[h >>> 4];
+      const k = this.states_[h >>> 4];
       if (k > 0 && k <= this.n_) return this.sizes_[k];
       if (k === STATE_LIVE_LARGE) return slabNative.slabUsableSize(this.assertAlive(), h);
     }
@@ -353,7 +353,7 @@ export class SlabAllocator extends AllocatorBase {
   /** @internal For cursors: `h` when it is a live allocation of at least `size` bytes (slab handles are 16-byte aligned). */
   liveOffset_(h: number, size: number, _align: number): number {
     if (typeof h === 'number' && (h | 0) === h && (h & 0x8000000f) === 0 && this.dbg_ === null) {
-      const k = this.st_[h >>> 4];
+      const k = this.states_[h >>> 4];
       if (k > 0 && k <= this.n_ && this.sizes_[k] >= size) return h;
     }
     return this.liveOffsetSlow_(h, size);
@@ -414,7 +414,7 @@ export class SlabAllocator extends AllocatorBase {
       }
       for (let t = top & ~MASK; t < top; t++) {
         const h = blk[t];
-        if ((h & 0x8000000f) !== 0 || this.st_[h >>> 4] !== CACHED) {
+        if ((h & 0x8000000f) !== 0 || this.states_[h >>> 4] !== CACHED) {
           throw offheapErrorAt('ERR_OFFHEAP_CORRUPTED', this.name, h, `offset ${h} in this thread's magazine is not a cached free object`);
         }
       }
@@ -441,7 +441,7 @@ export class SlabAllocator extends AllocatorBase {
   share(): SlabDescriptor {
     const id = slabNative.slabShare(this.assertAlive());
     this.atomic_ = true;
-    const memory = sharedMemory(this.name, [this.buffer_, this.st_.buffer]);
+    const memory = sharedMemory(this.name, [this.buffer_, this.states_.buffer]);
     return Object.freeze({ kind: 'SlabAllocator', id, name: this.name, debug: { ...this.debug }, memory });
   }
 
@@ -472,7 +472,7 @@ export class SlabAllocator extends AllocatorBase {
     // Keep no reference to the detached ArrayBuffers (they would keep their ranges reserved).
     this.views_.length = 0;
     this.maxSmall_ = -1;
-    this.st_ = EMPTY_U8;
+    this.states_ = EMPTY_U8;
     this.blk_ = EMPTY_I32;
     this.ctr_ = new Float64Array(this.ctr_.length);
   }
@@ -496,7 +496,7 @@ export class SlabAllocator extends AllocatorBase {
   private freeSlow_(h: unknown): void {
     const handle = this.assertAlive();
     const off = this.handleArg_(h);
-    if (this.st_[off >>> 4] === STATE_LIVE_LARGE) return slabNative.slabFree(handle, off);
+    if (this.states_[off >>> 4] === STATE_LIVE_LARGE) return slabNative.slabFree(handle, off);
     slabNative.slabCheck(handle, off);  // throws DOUBLE_FREE or INVALID_HANDLE
     // It was not live when read here, and is live again now: another thread
     // has freed and reused it meanwhile. Freeing it now would free theirs.
@@ -532,7 +532,7 @@ export class SlabAllocator extends AllocatorBase {
   private notLive_(h: unknown): never {
     const handle = this.assertAlive();
     const off = this.handleArg_(h);
-    let freed = isFreedState(this.st_[off >>> 4]);
+    let freed = isFreedState(this.states_[off >>> 4]);
     if (!freed) {
       try {
         slabNative.slabCheck(handle, off);
