@@ -28,17 +28,17 @@ export function rss(): number {
   return resident * 4096;
 }
 
-/** Asserts that fn throws an error with `code` (and, if given, the class). */
-export function expectCode(fn: () => unknown, code: string, cls?: Function): void {
+/** Asserts that fn throws an error with `code` (and, if given, the class); `what` names the call in a failure. */
+export function expectCode(fn: () => unknown, code: string, cls?: Function, what = 'the call'): void {
   let thrown: unknown;
   try {
     fn();
   } catch (e) {
     thrown = e;
   }
-  expect(thrown, `expected ${code}`).toBeDefined();
-  expect((thrown as { code?: string }).code).toBe(code);
-  if (cls) expect(thrown).toBeInstanceOf(cls);
+  expect(thrown, `expected ${code} from ${what}`).toBeDefined();
+  expect((thrown as { code?: string }).code, what).toBe(code);
+  if (cls) expect(thrown, what).toBeInstanceOf(cls);
 }
 
 /** The async counterpart of expectCode. */

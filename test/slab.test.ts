@@ -308,9 +308,7 @@ describe('SlabAllocator release-mode guards', () => {
       const check = (when: string) => {
         for (const [i, h] of hs.entries()) {
           for (const [what, f] of [['usableSize', () => a.usableSize(h)], ['view', () => a.view(h)]] as const) {
-            let code: unknown;
-            try { f(); } catch (e) { code = (e as { code?: unknown }).code; }
-            expect(code, `${what} of a ${when} ${sizes[i]}-byte handle`).toBe('ERR_OFFHEAP_USE_AFTER_FREE');
+            expectCode(f, 'ERR_OFFHEAP_USE_AFTER_FREE', OffheapError, `${what} of a ${when} ${sizes[i]}-byte handle`);
           }
         }
       };
