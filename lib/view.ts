@@ -14,13 +14,17 @@
  * - A view never sits over the whole region: structuredClone / postMessage
  *   copy a view's whole ArrayBuffer. The region is exposed through windows,
  *   external ArrayBuffers of WINDOW_BYTES at a WINDOW_STRIDE stride, made
- *   lazily once per allocator per thread; any allocation of at most
- *   WINDOW_STRIDE bytes lies inside one, found by an array index. A larger
- *   allocation gets an ArrayBuffer of exactly its own range. So what travels
- *   with a cloned view is at most 64 KiB, or the view's own bytes.
+ *   lazily once per allocator per thread. Neighbouring windows overlap by
+ *   WINDOW_OVERLAP bytes, so any allocation of at most that size lies inside
+ *   one (found by one division); a larger one does when it does not cross
+ *   a window's end. Any other allocation gets an ArrayBuffer of exactly its
+ *   own range. So what travels with a cloned view is at most 64 KiB, or the
+ *   view's own bytes.
  * - V8 counts every such ArrayBuffer in full as external memory: windows
- *   are few and cached, and an allocator may make the region's own
- *   ArrayBuffer lazily (LazyRegion), when `buffer` is first read.
+ *   are few and cached, and together they span at most
+ *   WINDOW_BYTES / WINDOW_STRIDE (8/7) of the region; an allocator may make
+ *   the region's own ArrayBuffer lazily (LazyRegion), when `buffer` is
+ *   first read.
  * - Every such ArrayBuffer keeps the region mapped while it lives (see
  *   RegionSliceBuffer in native/binding/common.h). destroy() detaches none
  *   of them: a write by Node's threadpool into a view it still holds lands in
@@ -36,9 +40,10 @@ import { backing, native, type NativeHandle } from './native';
 
 /** Bytes one window spans (what a cloned small view carries at most). */
 export const WINDOW_BYTES = 64 * 1024;
-/** Distance between window starts: an allocation this size or smaller fits one window. */
-export const WINDOW_STRIDE = WINDOW_BYTES / 2;
-const STRIDE_SHIFT = 15;
+/** Bytes neighbouring windows share: an allocation this size or smaller always fits one window. */
+export const WINDOW_OVERLAP = 8 * 1024;
+/** Distance between window starts. */
+export const WINDOW_STRIDE = WINDOW_BYTES - WINDOW_OVERLAP;
 
 // Captured at load: later changes to Buffer.prototype do not reach views.
 const bufferFrom = Buffer.from as (ab: ArrayBuffer, offset: number, length: number) => Buffer;
@@ -212,9 +217,10 @@ export class RegionViews {
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
       return v;
     }
-    if (length <= WINDOW_STRIDE) {
-      const i = offset >>> STRIDE_SHIFT;
-      const start = offset - i * WINDOW_STRIDE;
+    // One division by a constant; the quotient is an exact int32 for any region below 2^46 bytes.
+    const i = (offset / WINDOW_STRIDE) | 0;
+    const start = offset - i * WINDOW_STRIDE;
+    if (start + length <= WINDOW_BYTES) {
       const v = new FastBuffer(this.windows_[i] ?? this.window_(i), start, length);
       // Empty views are always marked: an empty subarray names no allocation, so handleOf() needs the mark.
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);

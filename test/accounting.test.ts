@@ -32,6 +32,14 @@ describe.runIf(externalBacking)('external memory seen by V8 (child process)', ()
     expect(out.arenasExternal).toBeLessThan(40 * MiB);
   });
 
+  // Pins: overlapping windows counting a region up to twice over (64 KiB windows every 32 KiB).
+  it('counts the windows over a full arena at most 8/7 of its reservation', () => {
+    expect(out.fullViews).toBeGreaterThan(1000);
+    expect(out.fullReserved).toBe(16 * MiB);
+    expect(out.fullExternal).toBeGreaterThanOrEqual(16 * MiB - 64 * 1024);
+    expect(out.fullExternal).toBeLessThanOrEqual((16 * MiB * 8) / 7 + 64 * 1024);
+  });
+
   // Pins: a region counted more than once per thread.
   it('counts a region once its buffer is read', () => {
     expect(out.buffersExternal).toBeGreaterThanOrEqual(out.arenasReserved - 2 * MiB);

@@ -131,6 +131,36 @@ describe('Arena allocation', () => {
     a.destroy();
   });
 
+  // Views of every size around the window edges (windows of 64 KiB every 56 KiB): each one is
+  // its allocation's bytes over at most 64 KiB or its own range, named by handleOf().
+  it('gives views around window edges that hold their own bytes and carry at most 64 KiB', () => {
+    const a = new Arena({ maxBytes: 8 * MiB, align: 1 });
+    const bytes = new Uint8Array(a.buffer);
+    const views: { v: Buffer; off: number; fill: number }[] = [];
+    for (const size of [1, 4096, 8192, 8193, 20_000, 56 * 1024, 64 * 1024, 64 * 1024 + 1]) {
+      for (const edge of [56 * 1024, 112 * 1024, 168 * 1024]) {
+        // Start 3 bytes before a window edge, and just past it.
+        for (const start of [edge - 3, edge + 1]) {
+          a.reset();
+          a.allocHandle(start);
+          const v = a.alloc(size);
+          const off = a.handleOf(v);
+          expect(off).toBe(start);
+          expect(v.buffer.byteLength <= 64 * 1024 || v.buffer.byteLength === size).toBe(true);
+          const fill = (views.length % 250) + 1;
+          v.fill(fill);
+          expect(bytes[off]).toBe(fill);
+          expect(bytes[off + size - 1]).toBe(fill);
+          expect(bytes[off + size]).toBe(0);
+          bytes.fill(0, off, off + size);
+          views.push({ v, off, fill });
+        }
+      }
+    }
+    expect(views.length).toBe(48);
+    a.destroy();
+  });
+
   // Size 0 is allowed: an empty Buffer at the aligned cursor, counted.
   it('gives an empty Buffer for size 0', () => {
     const a = new Arena({ maxBytes: MiB });

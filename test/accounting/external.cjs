@@ -54,6 +54,23 @@ async function main() {
   arenas.length = 0;
   await collect();
 
+  // One arena filled to its end with views of every size up to 8 KiB: its windows cover the whole region.
+  {
+    const ext = external();
+    const res = reserved();
+    const a = new Arena({ maxBytes: 16 * MiB });
+    let views = 0;
+    for (let n = 16, used = 0; used + n <= 16 * MiB; used += n, n = n >= 8192 ? 16 : n * 2) {
+      a.alloc(n);
+      views++;
+    }
+    out.fullViews = views;
+    out.fullReserved = reserved() - res;
+    out.fullExternal = external() - ext;
+    a.destroy();
+    await collect();
+  }
+
   // Fresh arenas created and destroyed in a loop, views and all.
   await collect();
   majors = 0;
