@@ -22,7 +22,11 @@ export class JsBump {
   }
 }
 
+/** Node's Buffer class for views over an ArrayBuffer (Buffer[Symbol.species]): what Buffer.allocUnsafe and offheap's views construct. */
+export const FastBuffer = Buffer[Symbol.species];
+
 /** A fixed-size pool: an Int32Array stack of free slot offsets over one ArrayBuffer. */
+
 export class JsFreeList {
   constructor(slotSize, capacity) {
     this.slotSize = slotSize;
