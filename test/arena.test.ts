@@ -883,4 +883,19 @@ describe('Arena binding', () => {
     }
     native.regionDestroy(r);
   });
+
+  // Pins: an abort (FATAL ERROR Error::New) when a worker stopped while a creator coerced its
+  // boolean argument: the addon reads booleans as booleans, anything else is a TypeError.
+  it('reads boolean arguments as booleans, never by coercion', () => {
+    const n = native as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const bad of [1, 'yes', null, undefined, {}]) {
+      expectCode(() => n.poolCreate(64, 16, 64, bad, 0, false, 'p'), 'ERR_INVALID_ARG_TYPE', TypeError);
+      expectCode(() => n.poolCreate(64, 16, 64, true, 0, bad, 'p'), 'ERR_INVALID_ARG_TYPE', TypeError);
+      expectCode(() => n.slabCreate(MiB, 65536, null, 1, bad, 0, 's'), 'ERR_INVALID_ARG_TYPE', TypeError);
+    }
+    const h = n.arenaCreate(MiB, 'a', false, false, 0);
+    for (const bad of [0, 'no', null]) expectCode(() => n.arenaAlloc(h, 8, 8, bad), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expect(n.arenaAlloc(h, 8, 8, true)).toBe(0);
+    n.arenaDestroy(h);
+  });
 });

@@ -38,6 +38,15 @@ describe('workers ended in the middle of native calls (child processes)', () => 
     });
   }
 
+  // Pins: FATAL ERROR Error::New napi_get_last_error_info (exit 134): a boolean argument read by
+  // coercion, which fails while the worker's environment stops, then read again with no environment.
+  it('worker.terminate() while workers only create allocators: no abort, no foreign byte', () => {
+    const out = run('terminate.cjs', ['construct', 4, 20, 0]);
+    expect(out.workers).toBe(80);
+    expect(out.exited).toBe(80);
+    expect(out.foreign).toBe(0);
+  });
+
   // Pins: an abort when a worker calls process.exit() between native calls.
   it('process.exit() inside workers: no abort, no foreign byte', () => {
     const out = run('terminate.cjs', ['worker-exit', 2, 8, 0]);

@@ -138,9 +138,10 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* h = Recover<ArenaHandle>(info);
   size_t size, align;
-  if (!h || !ArgSize(info, 1, &size) || !ArgSize(info, 2, &align)) return env.Undefined();
+  bool zeroed;
+  if (!h || !ArgSize(info, 1, &size) || !ArgSize(info, 2, &align) || !ArgBool(info, 3, &zeroed)) return env.Undefined();
   size_t offset = 0;
-  const Status st = h->arena->allocate(size, align, info[3].ToBoolean().Value(), &offset);
+  const Status st = h->arena->allocate(size, align, zeroed, &offset);
   if (st == Status::kOk) return Napi::Number::New(env, static_cast<double>(offset));
   if (st == Status::kInvalidArgument)
     return ThrowStatus(env, st, "The value of \"align\" is out of range. It must be a power of two >= 1 && <= 4096. Received " +

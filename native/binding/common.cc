@@ -254,6 +254,12 @@ bool ArgSize(const Napi::CallbackInfo& info, size_t index, size_t* out) {
   return true;
 }
 
+bool ArgBool(const Napi::CallbackInfo& info, size_t index, bool* out) {
+  if (napi_get_value_bool(info.Env(), info[index], out) == napi_ok) return true;
+  ThrowTyped(info.Env(), "ERR_INVALID_ARG_TYPE", "argument " + std::to_string(index) + " must be a boolean", false);
+  return false;
+}
+
 std::string HexByte(uint8_t b) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%02x", b);

@@ -91,6 +91,11 @@ std::string HexByte(uint8_t b);
 bool ArgU32(const Napi::CallbackInfo& info, size_t index, uint32_t* out);
 /// Reads argument `index` as a non-negative integral double below 2^53.
 bool ArgSize(const Napi::CallbackInfo& info, size_t index, size_t* out);
+/// Reads argument `index` as a boolean (never a coercion: coercing runs
+/// through a call that fails while a worker's environment stops, and
+/// node-addon-api would then read the empty result with no environment,
+/// which is a fatal error).
+bool ArgBool(const Napi::CallbackInfo& info, size_t index, bool* out);
 
 /// One exported native function.
 struct Export {

@@ -101,10 +101,8 @@ Napi::Value Attach(Napi::Env env, PoolDepot* depot, std::string name) {
 Napi::Value Create(const Napi::CallbackInfo& info) {
   ObjectPoolOptions o;
   if (!ArgU32(info, 0, &o.slot_size) || !ArgU32(info, 1, &o.align) || !ArgU32(info, 2, &o.capacity) ||
-      !ArgU32(info, 4, &o.preheat))
+      !ArgBool(info, 3, &o.growable) || !ArgU32(info, 4, &o.preheat) || !ArgBool(info, 5, &o.poison))
     return info.Env().Undefined();
-  o.growable = info[3].ToBoolean();
-  o.poison = info[5].ToBoolean();
   const std::string name = ArgName(info, 6);
   PoolDepot* depot = nullptr;
   const Status st = PoolDepot::create(o, Pages(true), &depot);

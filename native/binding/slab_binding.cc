@@ -111,7 +111,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   SlabConfig c;
   uint32_t retain, red_zone;
   if (!ArgSize(info, 0, &c.max_bytes) || !ArgSize(info, 1, &c.slab_bytes) || !ArgU32(info, 3, &retain) ||
-      !ArgU32(info, 5, &red_zone))
+      !ArgBool(info, 4, &c.poison) || !ArgU32(info, 5, &red_zone))
     return env.Undefined();
   if (info[2].IsArray()) {
     Napi::Array sizes = info[2].As<Napi::Array>();
@@ -124,7 +124,6 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
     }
   }
   c.retain_empty_slabs = retain;
-  c.poison = info[4].ToBoolean();
   c.red_zone = red_zone;
   const std::string name = info[6].IsString() ? info[6].As<Napi::String>().Utf8Value() : "SlabAllocator";
   SlabAllocator* slab = nullptr;
@@ -259,6 +258,7 @@ Napi::Value Leaks(const Napi::CallbackInfo& info) {
   std::vector<LiveAllocation> live;
   h->slab->live_allocations(&live);
   Napi::Float64Array out = Napi::Float64Array::New(env, live.size() * 2);
+  if (out.IsEmpty() || (!live.empty() && out.Data() == nullptr)) return env.Undefined();  // the environment is stopping
   for (size_t i = 0; i < live.size(); ++i) {
     out[2 * i] = live[i].offset;
     out[2 * i + 1] = live[i].size;

@@ -8,7 +8,8 @@
 // printed just before exiting shows the sentinels intact). The main thread's
 // own allocations (sentinels) must keep their bytes.
 // Prints one JSON line: { rounds, workers, exited, foreign }.
-//   node terminate.cjs <terminate|worker-exit|main-exit> <rounds> <workersPerRound> [debug:0|1]
+//   node terminate.cjs <terminate|construct|worker-exit|main-exit> <rounds> <workersPerRound> [debug:0|1]
+// construct: as terminate, but the workers only create and destroy allocators.
 'use strict';
 const { Worker, isMainThread, workerData, parentPort } = require('node:worker_threads');
 const offheap = require('../../dist/cjs/index.js');
@@ -35,7 +36,7 @@ if (isMainThread) {
       const done = () => { if (--left === 0) resolve(); };
       w.on('error', (e) => { console.error('worker error', e); process.exitCode = 2; });
       w.on('exit', () => { exited++; done(); });
-      if (mode === 'terminate') {
+      if (mode === 'terminate' || mode === 'construct') {
         w.once('message', () => setTimeout(() => w.terminate(), (k % 5) * 2 + 1));
       }
     }
@@ -75,6 +76,18 @@ if (isMainThread) {
   const { poolD, slabD, mode, seed, debug } = workerData;
   const dbg = debug === 1 ? true : undefined;
   parentPort.postMessage('started');
+  if (mode === 'construct') {
+    // Only constructors, release and debug in turn: the termination lands inside
+    // native creation code (reading its arguments, mapping, wrapping) most often.
+    for (let i = seed; ; i++) {
+      const d = (i & 1) === 0;
+      new SlabAllocator({ maxBytes: 1 << 20, debug: d }).destroy();
+      new ObjectPool({ slotSize: 64, capacity: 64, growable: (i & 2) === 0, debug: d }).destroy();
+      const a = new Arena({ maxBytes: 1 << 20, debug: d });
+      a.allocZeroed(64);
+      a.destroy();
+    }
+  }
   let n = seed;
   const deadline = Date.now() + (mode === 'worker-exit' ? 5 + (seed % 7) * 3 : 60_000);
   // eslint-disable-next-line no-constant-condition
