@@ -1,7 +1,8 @@
 // Division by a run-time constant without a divide instruction (Lemire, Kaser
-// and Kurz, "Faster Remainder by Direct Computation", 2019): one 64-bit
-// multiply says whether a 32-bit offset is an exact multiple, one 128-bit
-// multiply gives the quotient. Used to turn a slot offset into its index.
+// and Kurz, "Faster Remainder by Direct Computation", 2019): one 64x64->128
+// multiply by m = ceil(2^64 / d) gives the quotient in its high half and, in
+// its low half, whether a 32-bit offset is an exact multiple. Used to turn a
+// slot offset into its index and refuse an offset inside a slot.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,15 @@ class Divisor32 {
   }
 
   /// n % d == 0, exact for every 32-bit n.
-  constexpr bool divides(uint32_t n) const noexcept { return n * m_ <= m_ - 1; }
+  constexpr bool divides(uint32_t n) const noexcept { return n * m_ < m_; }
+
+  /// Whether d divides n, with n / d in *q, from the one multiply: its low
+  /// half is n * m mod 2^64, below m exactly when d divides n.
+  constexpr bool exact(uint32_t n, uint32_t* q) const noexcept {
+    const unsigned __int128 p = static_cast<unsigned __int128>(m_) * n;
+    *q = static_cast<uint32_t>(p >> 64);
+    return static_cast<uint64_t>(p) < m_;
+  }
 
  private:
   uint32_t d_;  ///< the divisor

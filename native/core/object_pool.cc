@@ -188,8 +188,8 @@ Status ObjectPool::alloc_slow(uint32_t* offset) noexcept {
 
 Status ObjectPool::free_slow(uint32_t offset) noexcept {
   if (destroyed_) return Status::kDestroyed;
-  const uint32_t i = div_.quotient(offset);
-  if (i >= cursor_ || i * slot_size_ != offset) return Status::kInvalidHandle;
+  uint32_t i;
+  if (!div_.exact(offset, &i) || i >= cursor_) return Status::kInvalidHandle;
   const uint8_t s = ss::load(states_, i);
   if (s != ss::kLiveByte) return ss::free_refusal(s);
   ss::store(states_, i, kDepotEver);
@@ -259,8 +259,8 @@ Status ObjectPool::push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32
   for (uint32_t k = 0; k < n; ++k) {
     const int32_t v = in[k];  // read once: it is JS-visible memory
     const uint32_t off = static_cast<uint32_t>(v);
-    const uint32_t i = div_.quotient(off);
-    const uint8_t s = v >= 0 && i < cursor_ && i * slot_size_ == off ? ss::load(states_, i) : ss::kNever;
+    uint32_t i;
+    const uint8_t s = v >= 0 && div_.exact(off, &i) && i < cursor_ ? ss::load(states_, i) : ss::kNever;
     if (ss::kind(s) != mag) {  // the magazine (JS-writable memory) was written over
       if (st == Status::kOk) *bad = v;
       st = Status::kCorrupted;

@@ -254,10 +254,10 @@ inline Status ObjectPool::alloc(uint32_t* offset) noexcept {
 
 inline Status ObjectPool::free(uint32_t offset) noexcept {
   constexpr uint8_t kFree = slot_state::kDepot | slot_state::kEver;
-  const uint32_t i = div_.quotient(offset);
+  uint32_t i;
   // Not a compare-and-swap: JavaScript never frees into a pool that takes
   // this path (debug mode routes every free here, release mode none).
-  if (OFFHEAP_UNLIKELY(i >= fast_limit_ || i * slot_size_ != offset ||
+  if (OFFHEAP_UNLIKELY(!div_.exact(offset, &i) || i >= fast_limit_ ||
                        slot_state::load(states_, i) != slot_state::kLiveByte))
     return free_slow(offset);
   const Link head = used_.head;

@@ -76,7 +76,8 @@ void SlabAllocator::init_classes() {
   const uint32_t n = classes();
   per_slab_.resize(n);
   mag_caps_.resize(n);
-  divisors_.resize(n);
+  divisors_.clear();
+  divisors_.reserve(n);
   lists_.assign(n, ClassList{});
   class_ids_.assign(max_small() / kGranule + 1, 0);
   uint32_t c = 0;
@@ -89,11 +90,7 @@ void SlabAllocator::init_classes() {
     per_slab_[i] = static_cast<uint32_t>(slab_bytes() / size);
     const uint32_t batch = std::clamp<uint32_t>(static_cast<uint32_t>(kMagazineBytes / size), 1, MagazineBlock::kStride / 2 - 1);
     mag_caps_[i] = 2 * batch;
-    const uint32_t shift = static_cast<uint32_t>(std::countr_zero(size));
-    const uint32_t odd = size >> shift;
-    uint32_t inv = odd;  // Newton's iteration: inverse of odd mod 2^32
-    for (int k = 0; k < 5; ++k) inv *= 2 - odd * inv;
-    divisors_[i] = Divisor{shift, inv, 0xFFFFFFFFu / odd};
+    divisors_.emplace_back(size);
   }
 }
 

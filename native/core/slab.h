@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "divisor.h"
 #include "magazine_block.h"
 #include "region.h"
 #include "shared_depot.h"
@@ -153,13 +154,6 @@ class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x53
  private:
   struct SlabMeta;
   struct ClassList;
-  /// Divisibility by a class size with a multiply (Granlund-Montgomery).
-  struct Divisor {
-    uint32_t shift, inverse, limit;
-    bool divides(uint32_t x) const noexcept {
-      return (x & ((1u << shift) - 1)) == 0 && (x >> shift) * inverse <= limit;
-    }
-  };
   friend class SharedDepot<SlabAllocator, kShareKind>;
   SlabAllocator() = default;
   ~SlabAllocator();
@@ -212,7 +206,7 @@ class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x53
   std::vector<uint32_t> per_slab_;     ///< slots per slab, per class
   std::vector<uint8_t> class_ids_;     ///< (size + 15) >> 4 -> class id
   std::vector<uint32_t> mag_caps_;     ///< magazine capacity per class
-  std::vector<Divisor> divisors_;      ///< slot-start test per class
+  std::vector<Divisor32> divisors_;    ///< slot-start test per class
   std::vector<ClassList> lists_;       ///< partial / full / empty lists per class
   SlabMeta* slabs_ = nullptr;          ///< one header per slab (calloc'd)
   std::vector<uint64_t> used_;         ///< bit per slab: serving a class or a large run

@@ -84,7 +84,9 @@ TEST(pool_divisor_matches_division) {
     Divisor32 div(d);
     for (int k = 0; k < 20000; ++k) {
       const uint32_t n = k < 10000 ? static_cast<uint32_t>(k) * (d / 4 + 1) : rng();
-      if (div.quotient(n) != n / d || div.divides(n) != (n % d == 0)) {
+      uint32_t q = 0;
+      const bool exact = div.exact(n, &q);
+      if (div.quotient(n) != n / d || div.divides(n) != (n % d == 0) || exact != (n % d == 0) || q != n / d) {
         CHECK(false);
         return;
       }
