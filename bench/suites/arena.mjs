@@ -13,7 +13,7 @@ import { FastBuffer, JsBump, thingPool } from '../peers.mjs';
 const MiB = 1024 * 1024;
 const ring = new Array(256).fill(null);
 
-/** The floor of any allocator that hands out Buffers: one view per size over one ArrayBuffer, offsets bumped inline, no checks. */
+/** What any allocator that hands out Buffers pays at least: one view per size over one ArrayBuffer, offsets bumped inline, no checks. */
 const FLOOR_VIEWS = 'reference: a bare Buffer view each';
 const floorAb = new ArrayBuffer(64 * 1024);
 function bareViews(ab, sizes) {
@@ -152,7 +152,7 @@ export default async function arenaSuite() {
       {
         candidate: 'arena.alloc views + reset()', vs: 'Buffer.allocUnsafe each', atLeast: 3,
         label: 'per-request scratch through arena views at least 3x faster than Buffer.allocUnsafe each',
-        why: `every view is a Buffer, and making one is most of the cost: the "${FLOOR_VIEWS}" row, with no allocator at all, is the floor of any allocator that hands out Buffers`,
+        why: `every view is a Buffer, and making one is most of the cost: compare the "${FLOOR_VIEWS}" row, the same Buffers made with no allocator at all`,
       },
     ],
     note: 'scope() and ArenaScope.run() call the handler inside a try block (the rollback / reset must happen on a throw); ' +
