@@ -2,7 +2,7 @@
 // one summary line counted over both: "tests: N passed, N failed".
 // The line is also written to build/test-summary.txt for .ci/run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { root } from './native-hash.mjs';
 
@@ -13,6 +13,7 @@ const vitestJson = join(out, 'vitest.json');
 rmSync(nativeJson, { force: true });
 rmSync(vitestJson, { force: true });
 rmSync(join(root, 'dist'), { recursive: true, force: true }); // no stale output (old source maps) reaches the package
+rmSync(join(out, 'dist-stamps.json'), { force: true }); // written anew by the global setup
 
 function run(cmd, args) {
   console.log(`\n> ${cmd} ${args.join(' ')}`);
@@ -21,13 +22,7 @@ function run(cmd, args) {
 
 // Extra arguments go to vitest (e.g. `npm test -- test/arena.test.ts`).
 const extra = process.argv.slice(2);
-// Child-process suites run the built package: build the TypeScript first.
-if (run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']) !== 0 ||
-    run(process.execPath, [join(root, 'scripts/build-esm.mjs')]) !== 0) {
-  writeFileSync(join(out, 'test-summary.txt'), 'tests: 0 passed, 1 failed\n');
-  console.log('\ntests: 0 passed, 1 failed');
-  process.exit(1);
-}
+// dist/ is built by vitest's global setup (test/global-setup.ts), once, before any test file runs.
 const skipNative = process.env.OFFHEAP_SKIP_NATIVE_TESTS === '1';
 const nativeStatus = skipNative ? 0 : run('make', ['-C', 'native/test', '-j2', '--no-print-directory', 'run']);
 const vitestStatus = run(join(root, 'node_modules/.bin/vitest'), [
@@ -68,6 +63,17 @@ if (existsSync(vitestJson)) {
 } else {
   failed += 1;
   failures.push('vitest wrote no report');
+}
+
+// dist/ as vitest's global setup built it (test/global-setup.ts): a test that rebuilt it raced the others.
+const stampsFile = join(out, 'dist-stamps.json');
+if (existsSync(stampsFile)) {
+  const built = JSON.parse(readFileSync(stampsFile, 'utf8'));
+  const changed = Object.keys(built).filter((f) => !existsSync(f) || statSync(f).mtimeMs !== built[f]);
+  if (changed.length) {
+    failed += 1;
+    failures.push(`dist/ was rewritten while the tests ran (a test built the package again): ${changed.slice(0, 3).map((f) => relative(root, f)).join(', ')}`);
+  }
 }
 
 const ok = nativeStatus === 0 && vitestStatus === 0 && failed === 0;

@@ -16,11 +16,6 @@ const KEEP = 64; // as test/servers/server.cjs
 const MAX_RETAINED = 256 << 10;
 const ROUNDS = 3;
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root });
-  execFileSync(process.execPath, [join(root, 'scripts/build-esm.mjs')], { cwd: root });
-}, 120_000);
-
 function expectClean(t: Tally, r: Report): void {
   expect(t.examples.filter(() => t.wrong + t.failed > 0), 'wrong or failed responses').toEqual([]);
   expect(t.wrong).toBe(0);
