@@ -26,7 +26,6 @@ export class JsBump {
 export const FastBuffer = Buffer[Symbol.species];
 
 /** A fixed-size pool: an Int32Array stack of free slot offsets over one ArrayBuffer. */
-
 export class JsFreeList {
   constructor(slotSize, capacity) {
     this.slotSize = slotSize;

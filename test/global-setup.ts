@@ -3,8 +3,7 @@
 // workers load the built package; a build while they run lets one of them
 // read a half-written module (`register is not a function`), so no test may
 // rebuild dist/. The build's file times go to build/dist-stamps.json, which
-// scripts/test.mjs checks after the run (a changed file is a failure); the
-// teardown reports the same when vitest runs alone.
+// scripts/test.mjs checks after the run (a changed file is a failure).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,15 +21,9 @@ function stamps(dir: string, out = new Map<string, number>()): Map<string, numbe
   return out;
 }
 
-export default function setup(): () => void {
+export default function setup(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/build-esm.mjs'], { cwd: root, stdio: 'inherit' });
-  const built = stamps(join(root, 'dist'));
   mkdirSync(join(root, 'build'), { recursive: true });
-  writeFileSync(join(root, 'build/dist-stamps.json'), JSON.stringify(Object.fromEntries(built)));
-  return () => {
-    const now = stamps(join(root, 'dist'));
-    const changed = [...new Set([...built.keys(), ...now.keys()])].filter((f) => built.get(f) !== now.get(f));
-    if (changed.length) throw new Error(`dist/ was rewritten while the tests ran (a test built the package again): ${changed.slice(0, 5).join(', ')}`);
-  };
+  writeFileSync(join(root, 'build/dist-stamps.json'), JSON.stringify(Object.fromEntries(stamps(join(root, 'dist')))));
 }
