@@ -342,6 +342,21 @@ function cursorClass(l: Layout, dataView: boolean): CursorClass {
   return cached(l, dataView ? 'dataView' : 'typed', () => generate(l, dataView));
 }
 
+/**
+ * The reciprocal of a slot size that turns a handle into its slot index with
+ * one multiply and a truncation, `(h * r) | 0`, exactly for every multiple
+ * of `size` below 2^31: 1 / size rounded up by one unit in the last place,
+ * so r >= 1 / size. For h = i * size the exact product lies in
+ * [i, i * (1 + 2^-51)], and i is a double, so the rounded product is at
+ * least i and below i + 1 (i < 2^31): it truncates to i. Any other h gives
+ * an index whose product with size is not h, which the callers check.
+ */
+export function slotReciprocal(size: number): number {
+  const bits = new Float64Array([1 / size]);
+  new BigUint64Array(bits.buffer)[0] += 1n;
+  return bits[0];
+}
+
 /** What an ObjectPool's at() reads inline: its state table, its slot size and, when generational, its generation table. */
 interface PoolSlots {
   states: Uint8Array;
@@ -389,7 +404,7 @@ function slotCursorClass(l: Layout, dataView: boolean, slots: PoolSlots): Cursor
       ? pow2
         ? [`if ((h | 0) === h && (h & ${(0x80000000 | (size - 1)) | 0}) === 0 && this.$st[h >>> ${shift}] === this.$live) { this.$o = h | 0; return this; }`]
         : [
-          `const i = (h * ${1 / size} + 0.5) | 0;`,
+          `const i = (h * ${slotReciprocal(size)}) | 0;`,
           `if (i * ${size} === h && i >= 0 && this.$st[i] === this.$live) { this.$o = i * ${size}; return this; }`,
         ]
       : [

@@ -2,6 +2,7 @@
 // capacity and growth edges, slot sizes and alignments, debug detections.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectPool, roundSlotSize } from '../lib/object-pool';
+import { slotReciprocal } from '../lib/layout';
 import { OffheapError } from '../lib/errors';
 import { LEAK_SAMPLE_EVERY } from '../lib/debug-ledger';
 import { stats as moduleStats } from '../lib/registry';
@@ -267,6 +268,33 @@ describe('ObjectPool slot sizes and alignments', () => {
     }
   });
 });
+
+  // Pins: a reciprocal rounded to nearest (1 / size), whose product with some exact multiples falls just below their index.
+  it('turns every multiple of every slot size below 2 GiB into its index with one multiply', () => {
+    const sizes = [...Array.from({ length: 1024 }, (_, k) => 4 * (k + 1)), 4100, 12_345 * 4, 65_540, 999_996, 1 << 20, (1 << 24) - 4, 1 << 24];
+    for (const size of sizes) {
+      const r = slotReciprocal(size);
+      const top = Math.floor((2 ** 31 - 1) / size);
+      // The first and the last indices below 2^31, and a stride through the rest.
+      const step = Math.max(1, Math.floor(top / 2000));
+      for (let i = 0; i <= top; i += i < 2000 || i > top - 2000 ? 1 : step) {
+        const h = i * size;
+        if (((h * r) | 0) !== i) throw new Error(`slot size ${size}: handle ${h} gave index ${(h * r) | 0}, not ${i}`);
+        // A neighbour of a multiple never passes the product check.
+        for (const g of [h - 1, h + 1, h + 0.5]) {
+          if (((g * r) | 0) * size === g) throw new Error(`slot size ${size}: ${g} passed as a multiple`);
+        }
+      }
+    }
+    // The same arithmetic over a live pool of an awkward size: frees and views by handle, and what is not one.
+    const p = new ObjectPool({ slotSize: 100, capacity: 1000 });
+    const hs = Array.from({ length: 1000 }, () => p.allocHandle());
+    for (const h of hs) expect(p.view(h).byteOffset % 4).toBe(0);
+    expectCode(() => p.freeHandle(hs[5] + 4), 'ERR_OFFHEAP_INVALID_HANDLE');
+    for (const h of hs) p.freeHandle(h);
+    expectCode(() => p.freeHandle(hs[7]), 'ERR_OFFHEAP_DOUBLE_FREE');
+    p.destroy();
+  });
 
 describe('ObjectPool misuse', () => {
   // A typo or a wrong type in the options is a Node-style error, never ignored.
