@@ -10,7 +10,7 @@
  * async context, so the context is restored (an AsyncResource made in
  * onRequest, as @fastify/request-context does) before preValidation. The
  * lease has two holds: the reply (dropped when reply.raw has finished,
- * closed or failed: stream.finished, aborts included) and the route handler
+ * closed or failed, aborts included: afterStream()) and the route handler
  * (wrapped at onRoute, dropped once it has returned, thrown, or its promise
  * settled), so an arena view sent as the reply is not reused before the
  * socket has flushed it, and a handler abandoned by its client still owns
@@ -22,12 +22,11 @@
  * onRequest (request.arena throws ERR_OFFHEAP_NO_SCOPE there).
  */
 import { AsyncResource } from 'node:async_hooks';
-import { finished } from 'node:stream';
 import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Arena } from './arena';
 import { settle } from './arena';
-import { ArenaScope, type ArenaScopeOptions, type Lease } from './arena-scope';
+import { afterStream, ArenaScope, type ArenaScopeOptions, type Lease } from './arena-scope';
 import { OffheapError } from './errors';
 import { validateKnownKeys, validateOptions } from './validate';
 
@@ -143,7 +142,7 @@ const plugin: FastifyPluginCallback<OffheapFastifyOptions> = (app, options, done
     r[kLease] = lease;
     lease.warn_ = true;
     // The reply's hold is the lease's own: it ends when reply.raw has finished, closed or failed.
-    finished(reply.raw, () => lease.release());
+    afterStream(reply.raw, lease.release);
     lease.run(() => {
       r[kContext] = new AsyncResource('offheap.arena');
       next();

@@ -2,6 +2,7 @@
 // reset after every run, dropped when they grew too big.
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
+import http from 'node:http';
 import { PassThrough, Writable } from 'node:stream';
 import { Arena } from '../lib/arena';
 import { ArenaScope, currentArena } from '../lib/arena-scope';
@@ -374,6 +375,56 @@ describe('ArenaScope.run(fn, { until })', () => {
     await tick(1);
     expect(s.lent).toBe(0);
     s.destroy();
+  });
+
+  // An http.ServerResponse is followed by its 'close' (after 'finish', or on an abort), not stream.finished().
+  it('holds the lease of an http.ServerResponse until it closed: sent, aborted, or closed before run()', async () => {
+    const s = new ArenaScope({ maxBytes: MiB });
+    const lentAtFinish: number[] = [];
+    let seen!: () => void;
+    let ranAfterClose!: () => void;
+    const closedRun = new Promise<void>((r) => (ranAfterClose = r));
+    const server = http.createServer((req, res) => {
+      if (req.url === '/sent') {
+        res.on('finish', () => lentAtFinish.push(s.lent));
+        s.run((a) => res.end(a.alloc(5).fill(0x61)), { until: res });
+        return;
+      }
+      if (req.url === '/abort') s.run(() => undefined, { until: res }); // never answered: the client goes away
+      else {
+        res.on('close', () => {
+          s.run((a) => expect(a.used).toBe(0), { until: res }); // closed already
+          ranAfterClose();
+        });
+      }
+      seen();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get({ port, host: '127.0.0.1', path: '/sent' }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect(body).toBe('aaaaa');
+      expect(lentAtFinish).toEqual([1]); // 'finish' came and the lease still held the reply's view
+      for (const path of ['/abort', '/closed']) {
+        const handled = new Promise<void>((r) => (seen = r));
+        const req = http.get({ port, host: '127.0.0.1', path });
+        req.on('error', () => {});
+        await handled;
+        req.destroy();
+      }
+      await closedRun;
+      for (let i = 0; i < 200 && s.lent !== 0; i++) await tick(5);
+      expect(s.stats()).toMatchObject({ lent: 0, created: 1 });
+    } finally {
+      server.close();
+      s.destroy();
+    }
   });
 
   it('rejects a non-stream `until` and unknown options, lending nothing', () => {
