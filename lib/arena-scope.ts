@@ -342,7 +342,6 @@ export class ArenaScope implements Disposable {
   }
 }
 
-/** Validates run()'s options; returns `until` or undefined. */
 /**
  * Calls done() once `stream` has finished, closed or failed, aborts
  * included (for a stream that already has, on the next tick). An
@@ -362,6 +361,7 @@ export function afterStream(stream: unknown, done: () => void): void {
   finished(stream as NodeJS.ReadableStream, () => done());
 }
 
+/** Validates run()'s options; returns `until` or undefined. */
 function runUntil(options: ArenaRunOptions | undefined): ArenaRunOptions['until'] {
   if (options === undefined) return undefined;
   const o = validateOptions<ArenaRunOptions>(options);
