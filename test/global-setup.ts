@@ -22,8 +22,8 @@ function stamps(dir: string, out = new Map<string, number>()): Map<string, numbe
 }
 
 export default function setup(): void {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
-  execFileSync(process.execPath, ['scripts/build-esm.mjs'], { cwd: root, stdio: 'inherit' });
+  // package.json's build:ts, the one definition of how dist/ is built.
+  execFileSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: 'inherit' });
   mkdirSync(join(root, 'build'), { recursive: true });
   writeFileSync(join(root, 'build/dist-stamps.json'), JSON.stringify(Object.fromEntries(stamps(join(root, 'dist')))));
 }
