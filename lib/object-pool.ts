@@ -2,9 +2,10 @@
  * ObjectPool: fixed-size slots over mmap'd memory, handed out as handles
  * (byte offsets into `pool.buffer`) or as Buffer views. The native core keeps
  * a union-slot free list (zero bytes of header per slot) and one state byte
- * per slot in a side table; this thread's magazine (a stack of free slots)
- * makes allocHandle / freeHandle a few typed-array operations, with a native
- * call only once per batch. The release-mode guards read the same state table,
+ * per slot in a side table; this thread's magazine (a stack of free slots in
+ * a native magazine block, the same mechanism as a SlabAllocator's, with one
+ * class) makes allocHandle / freeHandle a few typed-array operations, with a
+ * native call only once per batch. The release-mode guards read the same state table,
  * so a double free or a foreign handle throws at the call in O(1), also while
  * the slot sits in a magazine. See README.md "ObjectPool" and DESIGN.md 3-5, 7.
  */
@@ -12,9 +13,10 @@ import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange, type OffheapErrorCode } from './errors';
 import { DebugLedger } from './debug-ledger';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
-import { Magazine, magazineCapacity, type NativeDepot } from './magazine';
+import { COUNTER_FREES, MagazineBlockView, POOL_STRIDE_MASK, magazineFault } from './magazine-block';
 import { adoptSharedMemory, answered, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
+import { STATE_CACHED, STATE_NONE } from './state-table';
 import { isUint8Array } from './view';
 import { validateBoolean, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { layoutFromPlain, makeCursor, slotReciprocal, validateLayout, type Layout, type LayoutSpec, type PlainSpec, type RecordCursor } from './layout';
@@ -24,14 +26,15 @@ import { GenerationTable, installGenerations } from './generations';
 export const MAX_SLOT_SIZE = 1 << 24;
 const MAX_REGION = 2 ** 31;
 
-// The slot-state bytes of native/core/slot_state.h.
-const EVER = 0x80;
-const LIVE = 0x82;
-const FIRST_TAG = 3;
-// The per-thread counters of native/core/attachments.h.
-const ALLOCS = 0;
-const FREES = 1;
-const FAILED = 2;
+// The state bytes (lib/state-table.ts) and the magazine block
+// (lib/magazine-block.ts), as module-local literals for the JIT: a live
+// slot holds the id of the pool's one class.
+const LIVE = 1;
+const CACHED = STATE_CACHED;
+const NEVER = STATE_NONE;
+const MASK = POOL_STRIDE_MASK;
+const FREES = COUNTER_FREES;
+const EMPTY_I32 = new Int32Array(0);
 
 /** Options of `new ObjectPool()`. Unknown names are a TypeError. */
 export interface ObjectPoolOptions<S extends LayoutSpec = LayoutSpec> {
@@ -115,13 +118,13 @@ interface NativeStats {
 
 interface PoolNative {
   poolCreate(slotSize: number, align: number, capacity: number, growable: boolean, preheat: number, poison: boolean, name: string): NativeHandle;
+  poolSlotSize(slotSize: number, align: number): number;
   poolShare(h: NativeHandle): number;
   poolAttach(id: number, slotSize: number, capacity: number, name: string): NativeHandle;
-  poolBuffer(h: NativeHandle): ArrayBuffer;
-  poolStateBuffer(h: NativeHandle): ArrayBuffer;
-  poolInfo(h: NativeHandle): [slotSize: number, capacity: number, tag: number, counterOffset: number, maxAttachments: number];
-  poolRefill(h: NativeHandle, into: Int32Array, max: number): number;
-  poolDrain(h: NativeHandle, from: Int32Array, start: number, n: number): void;
+  poolBuffers(h: NativeHandle): [slots: ArrayBuffer, states: ArrayBuffer, magazines: ArrayBuffer];
+  poolInfo(h: NativeHandle): { slotSize: number; capacity: number; magazineCapacity: number; endsWord: number; countersByte: number; blockBytes: number };
+  poolRefill(h: NativeHandle): number;
+  poolDrain(h: NativeHandle, offset: number): void;
   poolAlloc(h: NativeHandle): number;
   poolFree(h: NativeHandle, offset: number): void;
   poolLive(h: NativeHandle): number;
@@ -132,15 +135,8 @@ interface PoolNative {
 }
 
 const native = nativeAs<PoolNative>();
-const depot: NativeDepot = { refill: (h, into, max) => native.poolRefill(h, into, max), drain: (h, from, start, n) => native.poolDrain(h, from, start, n) };
 
 const KNOWN_OPTIONS = ['slotSize', 'capacity', 'align', 'growable', 'preheat', 'debug', 'name', 'layout', 'generational'] as const;
-
-/** The slot size the core uses: Zig's max(link, size), aligned to max(align, 4). */
-export function roundSlotSize(slotSize: number, align: number): number {
-  const a = Math.max(align, 4);
-  return Math.ceil(Math.max(slotSize, 4) / a) * a;
-}
 
 /** Opens an existing shared pool instead of creating one (attach()). */
 class Attachment {
@@ -166,15 +162,16 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   private declare readonly inv_: number;
   private declare readonly capacity_: number;
   private declare readonly debug_: DebugConfig;
-  /** This thread's free slots (handles), see lib/magazine.ts. */
-  private declare readonly mag_: Magazine;
+  /** This thread's magazine block (lib/magazine-block.ts): blk_[1] is the top, its free slots (handles) below it. */
+  private declare readonly blk_: Int32Array;
+  /** Word index of the magazine's end: blk_[1] === blk_[end_] when it is full. */
+  private declare readonly end_: number;
   /** The slot-state table (native memory, shared by every thread); detached by destroy(). */
   private declare readonly states_: Uint8Array;
-  /** This thread's counters: allocs, frees, failed (native memory). */
+  /** This thread's block counters: the fast path counts its frees in [FREES]. */
   private declare readonly ctr_: Float64Array;
   private declare readonly stateBuffer_: ArrayBuffer;
-  /** The state byte of a slot freed into this thread's magazine. */
-  private declare readonly freeByte_: number;
+  private declare readonly blockBuffer_: ArrayBuffer;
   /** Once other threads may free into the table: frees take a compare-and-swap. Tested `=== true` (a truthiness test of a field is ten instructions in V8). */
   private declare shared_: boolean;
   private declare readonly ledger_: DebugLedger | null;
@@ -196,7 +193,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const slotSize = o.slotSize === undefined && lay !== null ? lay.size : validateInteger(o.slotSize, 'options.slotSize', lay?.size ?? 1, MAX_SLOT_SIZE);
     const align = o.align === undefined ? Math.max(8, lay?.align ?? 1) : validatePowerOfTwo(o.align, 'options.align', lay?.align ?? 1, 4096);
     const generational = o.generational === undefined ? false : validateBoolean(o.generational, 'options.generational');
-    const rounded = roundSlotSize(slotSize, align);
+    const rounded = native.poolSlotSize(slotSize, align); // the core's one rounding
     const capacity = validateInteger(o.capacity, 'options.capacity', 1, Math.floor(MAX_REGION / rounded));
     const growable = o.growable === undefined ? true : validateBoolean(o.growable, 'options.growable');
     let preheat = o.preheat === undefined ? 0 : validateInteger(o.preheat, 'options.preheat', 0, capacity);
@@ -211,20 +208,23 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const handle = attachment instanceof Attachment
       ? native.poolAttach(attachment.id, rounded, capacity, name ?? 'ObjectPool')
       : native.poolCreate(slotSize, align, capacity, growable, preheat, debug.poison, name ?? 'ObjectPool');
-    super('ObjectPool', name, handle, native.poolBuffer(handle), true);
+    const [slots, states, block] = native.poolBuffers(handle);
+    super('ObjectPool', name, handle, slots, true);
     if (name === undefined) native.poolRename(handle, this.name);
-    const [slot, cap, tag, counterOffset] = native.poolInfo(handle);
+    const { slotSize: slot, capacity: cap, endsWord, countersByte, magazineCapacity } = native.poolInfo(handle);
     this.slotSize_ = slot;
     this.shift_ = (slot & (slot - 1)) === 0 ? Math.log2(slot) : -1;
     this.inv_ = slotReciprocal(slot);
     this.capacity_ = cap;
     this.debug_ = debug;
-    this.mag_ = new Magazine(debug.enabled ? 0 : magazineCapacity(cap));
-    this.views_ = new Array<Buffer | undefined>(this.mag_.capacity).fill(undefined);
-    this.stateBuffer_ = native.poolStateBuffer(handle);
-    this.states_ = new Uint8Array(this.stateBuffer_, 0, cap);
-    this.ctr_ = new Float64Array(this.stateBuffer_, counterOffset, 8);
-    this.freeByte_ = EVER | (FIRST_TAG + tag);
+    const mags = new MagazineBlockView(block, endsWord, countersByte, MASK);
+    this.blk_ = mags.words;
+    this.end_ = endsWord + 1;
+    this.ctr_ = mags.counters;
+    this.blockBuffer_ = block;
+    this.views_ = new Array<Buffer | undefined>(magazineCapacity).fill(undefined);
+    this.stateBuffer_ = states;
+    this.states_ = new Uint8Array(states, 0, cap);
     this.shared_ = attachment instanceof Attachment;
     this.ledger_ = debug.enabled ? new DebugLedger(this.name, debug, this.regionViews_) : null;
     if (debug.enabled) this.useDebugPaths();
@@ -324,12 +324,15 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     // No coercion of what is not a number; an index that does not give h back is no handle.
     const i = typeof h === 'number' ? this.index_(h) : -1;
     if (i * size !== h || i >>> 0 >= st.length || st[i] !== LIVE || this.shared_ === true) return this.freeSlow(h);
-    const m = this.mag_;
-    // Drain first: a call is where a terminated thread stops, and past it the
-    // state, the magazine and the counter are written with no call between.
-    if (m.count === m.capacity) m.drain(depot, this.handle_!);
-    st[i] = this.freeByte_;
-    m.handles[m.count++] = h;
+    const blk = this.blk_;
+    const t = blk[1];
+    // A full magazine: the drain and this free are one native call. Past
+    // it, the state, the magazine and the counter are written with no call
+    // between (a call is where a terminated thread stops).
+    if (t === blk[this.end_]) return this.drain_(h);
+    st[i] = CACHED;
+    blk[t] = h;
+    blk[1] = t + 1;
     this.ctr_[FREES]++;
   }
 
@@ -355,7 +358,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   alloc(): Buffer {
     const h = this.take(true);
     const views = this.views_;
-    const k = this.mag_.count;
+    const k = this.blk_[1] & MASK;
     const v = views[k];
     if (v !== undefined) {
       views[k] = undefined;
@@ -376,7 +379,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const h = this.regionViews_.markedOffsetOf(buf);
     if (h >= 0) {
       this.freeOffset_(h);
-      this.views_[this.mag_.count - 1] = buf as Buffer;
+      this.views_[(this.blk_[1] - 1) & MASK] = buf as Buffer;
       return;
     }
     this.freeViewSlow(buf);
@@ -412,12 +415,14 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
    */
   verify(): void {
     const h = this.assertAlive();
-    const m = this.mag_;
-    for (let k = 0; k < m.count; k++) {
-      const h = m.handles[k];
-      if ((this.states_[h / this.slotSize_] | EVER) !== this.freeByte_) {
-        throw this.error('ERR_OFFHEAP_CORRUPTED', `offset ${h} in this thread's magazine is not free in the state table`, h);
-      }
+    const size = this.slotSize_;
+    const cached = (x: number): boolean => x >= 0 && x % size === 0 && this.states_[x / size] === CACHED;
+    const fault = magazineFault(this.blk_, this.end_ - 1, 1, MASK, cached);
+    if (fault !== null && 'top' in fault) {
+      throw this.error('ERR_OFFHEAP_CORRUPTED', `the top of this thread's magazine was overwritten (${fault.top})`);
+    }
+    if (fault !== null) {
+      throw this.error('ERR_OFFHEAP_CORRUPTED', `offset ${fault.handle} in this thread's magazine is not a cached free slot`, fault.handle);
     }
     try {
       native.poolVerify(h);
@@ -468,8 +473,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
    * Opens the pool another thread shared, with this thread's own buffer and
    * magazine; handles are valid in every attached thread. Throws TypeError
    * for something that is not a descriptor, ERR_OFFHEAP_DESTROYED when the
-   * pool is gone (every attachment destroyed), ERR_OFFHEAP_EXHAUSTED past
-   * 125 attached threads.
+   * pool is gone (every attachment destroyed).
    */
   static attach(descriptor: ObjectPoolDescriptor): ObjectPool {
     const d = validateOptions<ObjectPoolDescriptor>(descriptor, 'descriptor');
@@ -494,34 +498,39 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   }
 
   protected onDestroy(handle: NativeHandle): void {
-    try {
-      this.mag_.flush(depot, handle);
-    } finally {
-      this.ledger_?.clear();
-      native.poolDestroy(handle);
-      // Detached, the state table reads as empty: every fast path now falls
-      // through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
-      native.detachBuffer(this.stateBuffer_);
-      // Keep no reference to the detached table's ArrayBuffer (it would keep its range reserved).
-      const self = this as unknown as { stateBuffer_: ArrayBuffer; states_: Uint8Array; ctr_: Float64Array };
-      self.stateBuffer_ = new ArrayBuffer(0);
-      self.states_ = new Uint8Array(0);
-      self.ctr_ = new Float64Array(8);
-    }
+    this.ledger_?.clear();
+    // The native side gives this thread's magazine back (as at thread exit).
+    native.poolDestroy(handle);
+    // Detached, the state table and the block read as empty: every fast path
+    // now falls through to a slow path, which throws ERR_OFFHEAP_DESTROYED.
+    native.detachBuffer(this.stateBuffer_);
+    native.detachBuffer(this.blockBuffer_);
+    // Keep no reference to the detached ArrayBuffers (they would keep their ranges reserved).
+    const self = this as unknown as { stateBuffer_: ArrayBuffer; blockBuffer_: ArrayBuffer; states_: Uint8Array; blk_: Int32Array; ctr_: Float64Array };
+    self.stateBuffer_ = new ArrayBuffer(0);
+    self.blockBuffer_ = new ArrayBuffer(0);
+    self.states_ = new Uint8Array(0);
+    self.blk_ = EMPTY_I32;
+    self.ctr_ = new Float64Array(3);
   }
 
   // --- release paths ---
 
   private take(orThrow: boolean): number {
-    const m = this.mag_;
-    const n = m.count - 1;
-    if (n < 0) return this.refill(orThrow);
+    const blk = this.blk_;
+    let t = blk[1];
+    // Empty exactly when the top is a multiple of the stride; a refill that
+    // leaves it so found every slot live.
+    if ((t & MASK) === 0 && ((t = this.refill_()) & MASK) === 0) return this.exhausted(orThrow);
     // Handles, not indices, in the magazine: the index (a multiply) stays off
-    // the chain from one free to the next alloc of the same slot.
-    const h = m.handles[n];
-    m.count = n;
-    this.states_[this.index_(h)] = LIVE;
-    this.ctr_[ALLOCS]++;
+    // the chain from one free to the next alloc of the same slot. It is
+    // computed before the first write: a call (index_ when not inlined) is
+    // where a terminated thread stops, and none may lie between the top's
+    // write (which counts the allocation) and the state's.
+    const h = blk[--t];
+    const i = this.index_(h);
+    blk[1] = t;
+    this.states_[i] = LIVE;
     return h;
   }
 
@@ -539,28 +548,35 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     return shift >= 0 ? h >>> shift : (h * this.inv_) | 0;
   }
 
-  private refill(orThrow: boolean): number {
-    const h = this.assertAlive();
-    if (answered(this.mag_.refill(depot, h), this.name) === 0) {
-      this.ctr_[FAILED]++;
-      if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
-      return -1;
-    }
-    return this.take(orThrow);
+  /** One native call: the magazine's new top, a batch of free slots below it. */
+  private refill_(): number {
+    return answered(native.poolRefill(this.assertAlive()), this.name);
+  }
+
+  private exhausted(orThrow: boolean): number {
+    if (orThrow) throw this.error('ERR_OFFHEAP_EXHAUSTED', `all ${this.capacity_} slots are live`);
+    return -1;
+  }
+
+  /** A free into a full magazine: half of it goes back and `h` takes its place, in one native call. */
+  private drain_(h: number): void {
+    native.poolDrain(this.assertAlive(), h);
   }
 
   private freeSlow(h: unknown): void {
     this.assertAlive();
     const i = this.slotIndex(h);
     const st = this.states_;
-    const m = this.mag_;
-    if (m.count === m.capacity) m.drain(depot, this.handle_!);
+    const blk = this.blk_;
+    const t = blk[1];
+    if (t === blk[this.end_]) return this.drain_(h as number);
     // Shared: another thread may free the same slot at this instant; the
     // compare-and-swap lets exactly one of them have it.
-    const seen = this.shared_ ? Atomics.compareExchange(st, i, LIVE, this.freeByte_) : st[i];
+    const seen = this.shared_ ? Atomics.compareExchange(st, i, LIVE, CACHED) : st[i];
     if (seen !== LIVE) throw this.refusal(h as number, seen);
-    st[i] = this.freeByte_;
-    m.handles[m.count++] = h as number;
+    st[i] = CACHED;
+    blk[t] = h as number;
+    blk[1] = t + 1;
     this.ctr_[FREES]++;
   }
 
@@ -576,7 +592,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
   }
 
   private refusal(h: number, state: number): Error {
-    if ((state & EVER) === 0) return this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h);
+    if (state === NEVER) return this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h);
     return this.error('ERR_OFFHEAP_DOUBLE_FREE', `offset ${h} was already freed (double free)`, h);
   }
 
@@ -585,7 +601,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     this.assertAlive();
     const i = this.slotIndex(h);
     const st = this.states_[i];
-    if ((st & EVER) === 0) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h as number);
+    if (st === NEVER) throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} was never allocated`, h as number);
     throw this.error('ERR_OFFHEAP_USE_AFTER_FREE', `offset ${h} was freed`, h as number);
   }
 
@@ -594,7 +610,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const i = this.slotIndex(h);
     const st = this.states_[i];
     if (st !== LIVE) {
-      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not live (${(st & EVER) === 0 ? 'never allocated' : 'freed'})`, h as number);
+      throw this.error('ERR_OFFHEAP_INVALID_HANDLE', `offset ${h} is not live (${st === NEVER ? 'never allocated' : 'free'})`, h as number);
     }
     return this.makeDebugView(h as number, false);
   }

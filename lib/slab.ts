@@ -14,7 +14,7 @@
 import { AllocatorBase } from './allocator';
 import { invalidArgType, offheapError, offheapErrorAt, outOfRange } from './errors';
 import { resolveDebug, type DebugConfig, type DebugOptions, type LeakRecord } from './guards';
-import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK } from './magazine-block';
+import { COUNTER_FREES, MagazineBlockView, STRIDE_MASK, magazineFault } from './magazine-block';
 import { adoptSharedMemory, answered, backing, native, nativeAs, sharedMemory, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { DebugLedger } from './debug-ledger';
@@ -405,19 +405,14 @@ export class SlabAllocator extends AllocatorBase {
 
   /** This thread's magazines: each top within its class's words, each handle a cached free object. */
   private verifyMagazines_(): void {
-    const blk = this.blk_;
+    const cached = (h: number): boolean => (h & 0x8000000f) === 0 && this.states_[h >>> 4] === CACHED;
     for (let k = 1; k <= this.n_; k++) {
-      const top = blk[k];
-      const end = blk[this.ends_ + k];
-      if (top < (end & ~MASK) || top > end) {
-        throw offheapError('ERR_OFFHEAP_CORRUPTED', this.name, `the top of this thread's magazine of class ${this.sizes_[k]} was overwritten (${top})`);
+      const fault = magazineFault(this.blk_, this.ends_, k, MASK, cached);
+      if (fault === null) continue;
+      if ('top' in fault) {
+        throw offheapError('ERR_OFFHEAP_CORRUPTED', this.name, `the top of this thread's magazine of class ${this.sizes_[k]} was overwritten (${fault.top})`);
       }
-      for (let t = top & ~MASK; t < top; t++) {
-        const h = blk[t];
-        if ((h & 0x8000000f) !== 0 || this.states_[h >>> 4] !== CACHED) {
-          throw offheapErrorAt('ERR_OFFHEAP_CORRUPTED', this.name, h, `offset ${h} in this thread's magazine is not a cached free object`);
-        }
-      }
+      throw offheapErrorAt('ERR_OFFHEAP_CORRUPTED', this.name, fault.handle, `offset ${fault.handle} in this thread's magazine is not a cached free object`);
     }
   }
 

@@ -577,17 +577,17 @@ describe('verify() walks this thread\'s magazines (release mode)', () => {
   });
 
   // Pins: a magazine entry overwritten through JS-visible memory that verify() does not notice.
-  it('ObjectPool: a magazine handle that is not free is ERR_OFFHEAP_CORRUPTED', () => {
+  it('ObjectPool: a magazine handle that is not cached is ERR_OFFHEAP_CORRUPTED', () => {
     const p = make('ObjectPool', 'release') as ObjectPool;
     const kept = p.allocHandle();
     p.freeHandle(p.allocHandle()); // one handle cached in this thread's magazine
-    const mag = (p as unknown as { mag_: { handles: Int32Array; count: number } }).mag_;
-    const cached = mag.handles[mag.count - 1];
-    mag.handles[mag.count - 1] = kept;
+    const blk = (p as unknown as { blk_: Int32Array }).blk_;
+    const cached = blk[blk[1] - 1];
+    blk[blk[1] - 1] = kept;
     const err = thrown(() => p.verify())!;
     expect(err.code).toBe('ERR_OFFHEAP_CORRUPTED');
     expect(err.message).toContain(`offset ${kept}`);
-    mag.handles[mag.count - 1] = cached; // repaired, so destroy() can flush the magazine
+    blk[blk[1] - 1] = cached; // repaired, so destroy() can flush the magazine
   });
 
   it('SlabAllocator: a magazine handle that is not cached is ERR_OFFHEAP_CORRUPTED', () => {

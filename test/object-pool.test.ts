@@ -1,7 +1,7 @@
 // ObjectPool: semantics, a randomized model test, every misuse path,
 // capacity and growth edges, slot sizes and alignments, debug detections.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ObjectPool, roundSlotSize } from '../lib/object-pool';
+import { ObjectPool } from '../lib/object-pool';
 import { slotReciprocal } from '../lib/layout';
 import { OffheapError } from '../lib/errors';
 import { LEAK_SAMPLE_EVERY } from '../lib/debug-ledger';
@@ -260,7 +260,9 @@ describe('ObjectPool slot sizes and alignments', () => {
     for (let align = 1; align <= 4096; align *= 2) {
       for (const size of [1, 3, 7, 24, 100, 4096]) {
         const p = new ObjectPool({ slotSize: size, capacity: 4, align });
-        expect(p.slotSize).toBe(roundSlotSize(size, align));
+        // Zig's rule: room for the 4-byte link, rounded up to max(align, 4).
+        const a = Math.max(align, 4);
+        expect(p.slotSize).toBe(Math.ceil(Math.max(size, 4) / a) * a);
         expect(p.slotSize % Math.max(align, 4)).toBe(0);
         for (let i = 0; i < 4; i++) expect(p.allocHandle() % Math.max(align, 4)).toBe(0);
         p.destroy();
@@ -344,15 +346,16 @@ describe('ObjectPool misuse', () => {
   });
 
   // Offsets that were never a live slot must not be accepted as frees.
-  it('throws ERR_OFFHEAP_INVALID_HANDLE for misaligned, out-of-range and never-allocated offsets', () => {
+  it('throws ERR_OFFHEAP_INVALID_HANDLE for misaligned, out-of-range and never-carved offsets', () => {
     const p = pool({ slotSize: 16, capacity: 1000 });
     const h = p.allocHandle();
     for (const bad of [h + 1, h + 8, -16, -1, 16000, 16 * 999 + 8, 2 ** 31, 2 ** 40, 1.5, NaN, Infinity, -0.5]) {
       expectCode(() => p.freeHandle(bad), 'ERR_OFFHEAP_INVALID_HANDLE', OffheapError);
     }
-    // A carved slot still in the magazine, never handed out:
+    // A carved slot waiting in the magazine is free, as in a SlabAllocator:
+    // freeing it is a double free, whether or not it was ever handed out.
     const others = Array.from({ length: 1000 }, (_, i) => i * 16).filter((x) => x !== h);
-    expectCode(() => p.freeHandle(others[0]), 'ERR_OFFHEAP_INVALID_HANDLE');
+    expectCode(() => p.freeHandle(others[0]), 'ERR_OFFHEAP_DOUBLE_FREE');
     expectCode(() => p.freeHandle(16 * 999), 'ERR_OFFHEAP_INVALID_HANDLE'); // never carved
     for (const bad of ['16', null, undefined, {}, [], 1n, true, Symbol('x')]) {
       expectCode(() => p.freeHandle(bad as never), 'ERR_INVALID_ARG_TYPE', TypeError);

@@ -8,10 +8,10 @@
 //                                   compiler (what ad-hoc callers pay)
 //   offheap ObjectPool              the core ObjectPool::alloc / free (one owner)
 //   offheap ObjectPool + magazines  a PoolDepot shared by the process and, per
-//                                   thread, an attachment with a magazine of 256
-//                                   offsets refilled / drained by 128 (the
-//                                   JavaScript fast path of lib/object-pool.ts,
-//                                   with its state-byte guards, step for step)
+//                                   thread, a magazine block of 254 offsets
+//                                   refilled / drained by 127 (the JavaScript
+//                                   fast path of lib/object-pool.ts, with its
+//                                   state-byte guards, step for step)
 //   offheap ObjectPool, locked per op  the same depot one slot at a time under
 //                                   its mutex (debug mode's path, no poison)
 //   offheap SlabAllocator           a LocalSlabCache over an unshared allocator
@@ -33,7 +33,6 @@
 #include "../core/pool_depot.h"
 #include "../core/slab.h"
 #include "../bench/slab_cache.h"
-#include "../core/slot_state.h"
 #include "adapters.h"
 
 namespace bench {
@@ -140,60 +139,71 @@ inline offheap::PoolDepot* shared_depot(const Shape& s) {
   return depot;
 }
 
-/// A thread's view of a shared ObjectPool: an attachment and its magazine.
-/// alloc: pop the magazine (refill 128 from the depot when empty), mark the
-/// slot live. free: check the offset and that the slot is live (CAS
-/// live -> this magazine, as lib/object-pool.ts does for a shared pool), push
-/// (drain 128 when full). Counters as the facade keeps.
+/// A thread's view of a shared ObjectPool: its magazine block (one class,
+/// stride 256), attached to the depot. alloc: pop the block (refill half of
+/// it from the depot when empty), mark the slot live. free: check the offset
+/// and that the slot is live (CAS live -> cached, as lib/object-pool.ts does
+/// for a shared pool), push (when full, drain half and free in one call).
+/// The fast path counts frees in the block, as the facade does.
 struct OffheapPoolMagazines {
   static constexpr const char* kKey = "offheap-pool-mag";
   static constexpr const char* kName = "offheap ObjectPool + magazines";
   static constexpr bool kPeer = false;
   static constexpr unsigned kWorkloads = kAll;
   static constexpr const char* kWhyNot = "";
-  static constexpr uint32_t kCapacity = 256;
-  static constexpr uint32_t kBatch = kCapacity / 2;
+  static constexpr uint32_t kStride = offheap::PoolDepot::kMagazineStride;
 
   explicit OffheapPoolMagazines(const Shape& s)
       : depot_(shared_depot(s)), div_(depot_->slot_size()), slot_(depot_->slot_size()),
-        base_(depot_->region()->base()), states_(depot_->state_region()->base()) {
-    require(depot_->try_retain(), "PoolDepot::try_retain");  // the reference close() gives back
-    require(depot_->open(&tag_) == offheap::Status::kOk, "PoolDepot::open");
-    free_byte_ = offheap::slot_state::kEver | offheap::slot_state::magazine(tag_);
+        base_(depot_->region()->base()), states_(depot_->state_region()->base()),
+        mem_(std::calloc(1, offheap::MagazineBlock::layout(1, kStride).bytes)),
+        block_(mem_, 1, {depot_->magazine_capacity()}, kStride) {
+    require(mem_ != nullptr, "calloc");
+    require(depot_->try_retain(), "PoolDepot::try_retain");  // the reference released below
+    depot_->attach(&block_);
+    words_ = block_.words();
+    frees_ = block_.counters() + offheap::MagazineBlock::kCounterFrees;
+    end_ = static_cast<uint32_t>(words_[block_.block_layout().ends + 1]);
     limit_ = depot_->capacity();
   }
-  ~OffheapPoolMagazines() { depot_->close(tag_); }
+  ~OffheapPoolMagazines() {
+    uint32_t bad = 0;
+    depot_->detach(&block_, &bad);
+    depot_->release();
+    std::free(mem_);
+  }
 
   void* alloc(size_t) {
-    if (BENCH_UNLIKELY(count_ == 0) && refill() == 0) return nullptr;
-    const int32_t h = mag_[--count_];
-    offheap::slot_state::store(states_, div_.quotient(static_cast<uint32_t>(h)), offheap::slot_state::kLiveByte);
-    ++allocs_;
+    uint32_t t = static_cast<uint32_t>(words_[1]);
+    if (BENCH_UNLIKELY(t % kStride == 0) && (t = refill()) % kStride == 0) return nullptr;
+    const int32_t h = words_[--t];
+    words_[1] = static_cast<int32_t>(t);
+    offheap::store_state(states_, div_.quotient(static_cast<uint32_t>(h)), offheap::ObjectPool::kLive);
     return base_ + h;
   }
   void free(void* p, size_t) {
     const auto h = static_cast<uint32_t>(static_cast<uint8_t*>(p) - base_);
     const uint32_t i = div_.quotient(h);
-    uint8_t seen;
+    const auto t = static_cast<uint32_t>(words_[1]);
+    if (BENCH_UNLIKELY(t == end_)) return drain(h);
     if (BENCH_UNLIKELY(i >= limit_ || i * slot_ != h ||
-                       !offheap::slot_state::cas(states_, i, offheap::slot_state::kLiveByte, free_byte_, &seen)))
+                       offheap::exchange_state_if(states_, i, offheap::ObjectPool::kLive, offheap::SlotState::kCached) !=
+                           offheap::ObjectPool::kLive))
       std::abort();
-    if (BENCH_UNLIKELY(count_ == kCapacity)) drain();
-    mag_[count_++] = static_cast<int32_t>(h);
-    ++frees_;
+    words_[t] = static_cast<int32_t>(h);
+    words_[1] = static_cast<int32_t>(t + 1);
+    ++*frees_;
   }
 
  private:
   BENCH_NOINLINE uint32_t refill() {
-    uint32_t n = 0, bad = 0;
-    if (depot_->refill(tag_, mag_, kBatch, &n, &bad) != offheap::Status::kOk) return 0;
-    count_ = n;
-    return n;
+    uint32_t got = 0;
+    block_.refill(*depot_, 0, &got);
+    return block_.base(0) + block_.cached(0);
   }
-  BENCH_NOINLINE void drain() {
-    int32_t bad = -1;
-    depot_->drain(tag_, mag_ + kBatch, count_ - kBatch, &bad);
-    count_ = kBatch;
+  BENCH_NOINLINE void drain(uint32_t h) {
+    uint32_t bad = 0;
+    if (block_.free_into_full(*depot_, 0, h, &bad) != offheap::Status::kOk) std::abort();
   }
 
   offheap::PoolDepot* depot_;
@@ -201,13 +211,12 @@ struct OffheapPoolMagazines {
   uint32_t slot_;
   uint8_t* base_;
   uint8_t* states_;
-  uint32_t tag_ = 0;
+  void* mem_;
+  offheap::MagazineBlock block_;
+  int32_t* words_ = nullptr;
+  uint32_t end_ = 0;
   uint32_t limit_ = 0;
-  uint8_t free_byte_ = 0;
-  uint32_t count_ = 0;
-  uint64_t allocs_ = 0;
-  uint64_t frees_ = 0;
-  int32_t mag_[kCapacity];
+  double* frees_ = nullptr;  ///< the block's frees counter, which the facade's fast path bumps
 };
 
 /// A shared ObjectPool one slot at a time under the depot's mutex: the path

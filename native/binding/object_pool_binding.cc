@@ -1,54 +1,23 @@
-// ObjectPool for JavaScript. Each JS ObjectPool object holds one attachment:
-// its thread's tag (magazine state and counter block) on a shared PoolDepot.
-// The attachment closes on destroy(), on GC of its handle, or when its
-// thread's environment is torn down (a worker exiting or terminated), and
-// closing gives the slots in that thread's magazine back to the depot.
+// ObjectPool for JavaScript. Each JS ObjectPool object holds one
+// attachment (magazine_attachment.h, the same as a SlabAllocator's): a
+// reference to the shared PoolDepot, this thread's magazine block, and the
+// hook that gives the block back when the thread goes away.
 //
-// JS passes magazines as Int32Arrays of slot offsets; every entry and every
-// offset is re-checked by the core (range, alignment, state), never trusted.
+// JS pops and pushes the block's handles itself; only an empty or full
+// magazine comes here. Every magazine entry and every offset is re-checked
+// by the core (range, alignment, state), never trusted.
 #include <string>
 
 #include "../core/guards.h"
 #include "../core/pool_depot.h"
 #include "backing.h"
 #include "common.h"
-#include "thread_exit_hook.h"
+#include "magazine_attachment.h"
 
 namespace offheap::binding {
 namespace {
 
-struct PoolAttachment final : Handle {
-  static constexpr Kind kKind = Kind::kObjectPool;
-
-  PoolAttachment(napi_env env, PoolDepot* depot, uint32_t tag, std::string name)
-      : Handle(kKind), depot_(depot), tag_(tag), name_(std::move(name)) {
-    exit_hook_.hook(env, OnEnvExit, this);
-  }
-  ~PoolAttachment() override { Detach(); }
-
-  Region* region() const override { return depot_ ? depot_->region() : nullptr; }
-
-  /// Gives the magazine's slots back and drops this thread's reference.
-  /// Idempotent: destroy(), GC and thread exit may all get here.
-  void Detach() {
-    if (depot_ == nullptr) return;
-    exit_hook_.unhook();
-    PoolDepot* depot = depot_;
-    depot_ = nullptr;
-    depot->close(tag_);
-  }
-
-  /// The thread is going away (worker exit or terminate): its JS magazine
-  /// is gone with it; the state table still says which slots it held.
-  static void OnEnvExit(void* arg) {
-    static_cast<PoolAttachment*>(arg)->Detach();
-  }
-
-  PoolDepot* depot_;       ///< nullptr once closed
-  const uint32_t tag_;     ///< this attachment's magazine / counter block
-  std::string name_;       ///< the JS allocator name, for messages
-  ThreadExitHook exit_hook_;  ///< closes the attachment when the thread goes away
-};
+using PoolAttachment = Attachment<PoolDepot, Kind::kObjectPool>;
 
 std::string At(uint32_t offset) {
   return offset == ObjectPool::kNil ? std::string() : " at offset " + std::to_string(offset);
@@ -56,30 +25,18 @@ std::string At(uint32_t offset) {
 
 // Throws the OffheapError for `st` with an `offset` property when one is known.
 Napi::Value Fail(Napi::Env env, const PoolAttachment* a, Status st, uint32_t offset, const std::string& what) {
-  if (offset == ObjectPool::kNil) return ThrowStatus(env, st, a->name_ + ": " + what);
-  return ThrowStatus(env, st, a->name_ + ": " + what + At(offset), {{"offset", static_cast<double>(offset)}});
+  if (offset == ObjectPool::kNil) return ThrowStatus(env, st, a->name + ": " + what);
+  return ThrowStatus(env, st, a->name + ": " + what + At(offset), {{"offset", static_cast<double>(offset)}});
 }
 
 // The open attachment of argument 0, or nullptr with an exception pending.
 PoolAttachment* Open(const Napi::CallbackInfo& info) {
   auto* a = Recover<PoolAttachment>(info);
-  if (a != nullptr && a->depot_ == nullptr) {
+  if (a != nullptr && a->allocator == nullptr) {
     Fail(info.Env(), a, Status::kDestroyed, ObjectPool::kNil, "the pool was destroyed");
     return nullptr;
   }
   return a;
-}
-
-bool ArgInt32Array(const Napi::CallbackInfo& info, size_t index, int32_t** data, size_t* length) {
-  Napi::Value v = info[index];
-  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array) {
-    Napi::Int32Array arr = v.As<Napi::Int32Array>();
-    *data = arr.Data();
-    *length = arr.ElementLength();
-    return true;
-  }
-  ThrowTypeError(info.Env(), "ERR_INVALID_ARG_TYPE", "argument " + std::to_string(index) + " must be an Int32Array");
-  return false;
 }
 
 std::string ArgName(const Napi::CallbackInfo& info, size_t index) {
@@ -87,14 +44,8 @@ std::string ArgName(const Napi::CallbackInfo& info, size_t index) {
 }
 
 Napi::Value Attach(Napi::Env env, PoolDepot* depot, std::string name) {
-  uint32_t tag = 0;
-  const Status st = depot->open(&tag);
-  if (st != Status::kOk) {
-    depot->release();
-    ThrowStatus(env, st, name + ": too many threads attached (at most " + std::to_string(slot_state::kMaxTags) + ")");
-    return env.Undefined();
-  }
-  return WrapHandle(env, new PoolAttachment(env, depot, tag, std::move(name)));
+  const std::vector<uint32_t> caps{depot->magazine_capacity()};
+  return PoolAttachment::Wrap(env, depot, std::move(name), caps, PoolDepot::kMagazineStride);
 }
 
 // poolCreate(slotSize, align, capacity, growable, preheat, poison, name) -> handle
@@ -110,10 +61,17 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Attach(info.Env(), depot, name);
 }
 
+// poolSlotSize(size, align) -> the slot size the core rounds to (0 when out of range)
+Napi::Value SlotSize(const Napi::CallbackInfo& info) {
+  uint32_t size, align;
+  if (!ArgU32(info, 0, &size) || !ArgU32(info, 1, &align)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), ObjectPool::slot_size_for(size, align));
+}
+
 // poolRename(handle, name): the name errors use (the facade picks defaults).
 Napi::Value Rename(const Napi::CallbackInfo& info) {
   auto* a = Recover<PoolAttachment>(info);
-  if (a != nullptr && info[1].IsString()) a->name_ = info[1].As<Napi::String>().Utf8Value();
+  if (a != nullptr && info[1].IsString()) a->name = info[1].As<Napi::String>().Utf8Value();
   return info.Env().Undefined();
 }
 
@@ -121,7 +79,7 @@ Napi::Value Rename(const Napi::CallbackInfo& info) {
 Napi::Value Share(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
   if (!a) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), static_cast<double>(a->depot_->share()));
+  return Napi::Number::New(info.Env(), static_cast<double>(a->allocator->share()));
 }
 
 // poolAttach(id, slotSize, capacity, name) -> handle on the same native pool
@@ -141,60 +99,61 @@ Napi::Value AttachShared(const Napi::CallbackInfo& info) {
   return Attach(info.Env(), depot, name);
 }
 
-// poolBuffer(handle) / poolStateBuffer(handle): this thread's ArrayBuffers
-// over the slots and over the state table (+ counter blocks).
-Napi::Value Buffer(const Napi::CallbackInfo& info) {
+// poolBuffers(handle) -> [slots, state table, this thread's magazine block]: ArrayBuffers of this thread
+Napi::Value Buffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   PoolAttachment* a = Open(info);
-  return a ? RegionBuffer(info.Env(), a->depot_->region()) : info.Env().Undefined();
-}
-
-Napi::Value StateBuffer(const Napi::CallbackInfo& info) {
-  PoolAttachment* a = Open(info);
-  return a ? RegionBuffer(info.Env(), a->depot_->state_region()) : info.Env().Undefined();
-}
-
-// poolInfo(handle) -> [slotSize, capacity, tag, counterOffset, maxAttachments]
-Napi::Value Info(const Napi::CallbackInfo& info) {
-  PoolAttachment* a = Open(info);
-  if (!a) return info.Env().Undefined();
-  Napi::Array out = Napi::Array::New(info.Env(), 5);
-  out.Set(0u, a->depot_->slot_size());
-  out.Set(1u, a->depot_->capacity());
-  out.Set(2u, a->tag_);
-  out.Set(3u, static_cast<double>(a->depot_->blocks_offset() + Attachments::block_offset(a->tag_)));
-  out.Set(4u, slot_state::kMaxTags);
+  if (!a) return env.Undefined();
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, RegionBuffer(env, a->allocator->region()));
+  out.Set(1u, RegionBuffer(env, a->allocator->state_region()));
+  out.Set(2u, RegionBuffer(env, a->mags.block_region()));
   return out;
 }
 
-// poolRefill(handle, magazine, max) -> how many slot offsets were written
-Napi::Value Refill(const Napi::CallbackInfo& info) {
+// poolInfo(handle) -> the geometry the facade's fast path needs (as slabInfo)
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   PoolAttachment* a = Open(info);
-  int32_t* mag;
-  size_t length;
-  uint32_t max;
-  if (!a || !ArgInt32Array(info, 1, &mag, &length) || !ArgU32(info, 2, &max)) return info.Env().Undefined();
-  if (max > length) max = static_cast<uint32_t>(length);
-  uint32_t n = 0, bad = ObjectPool::kNil;
-  const Status st = a->depot_->refill(a->tag_, mag, max, &n, &bad);
-  if (st == Status::kCorrupted) return Fail(info.Env(), a, st, bad, "a free-list link was overwritten (memory written after free)");
-  if (st != Status::kOk) return Fail(info.Env(), a, st, bad, "cannot refill the magazine");
-  return Napi::Number::New(info.Env(), n);
+  if (!a) return env.Undefined();
+  const MagazineBlock::Layout& l = a->mags.block()->block_layout();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("slotSize", Napi::Number::New(env, a->allocator->slot_size()));
+  o.Set("capacity", Napi::Number::New(env, a->allocator->capacity()));
+  o.Set("magazineCapacity", Napi::Number::New(env, a->allocator->magazine_capacity()));
+  o.Set("endsWord", Napi::Number::New(env, l.ends));
+  o.Set("countersByte", Napi::Number::New(env, l.counters_byte));
+  o.Set("blockBytes", Napi::Number::New(env, l.bytes));
+  return o;
 }
 
-// poolDrain(handle, magazine, start, n): magazine[start, start+n) back to the depot
+// poolRefill(handle) -> the magazine's new top (still empty, a multiple of
+// the stride, when every slot is live)
+Napi::Value Refill(const Napi::CallbackInfo& info) {
+  PoolAttachment* a = Open(info);
+  if (!a) return info.Env().Undefined();
+  MagazineBlock* b = a->mags.block();
+  uint32_t got = 0;
+  const Status st = b->refill(*a->allocator, 0, &got);
+  if (st == Status::kCorrupted) return Fail(info.Env(), a, st, ObjectPool::kNil, "a free-list link or this thread's magazine was overwritten (repaired)");
+  if (st != Status::kOk && st != Status::kExhausted) return Fail(info.Env(), a, st, ObjectPool::kNil, "cannot refill the magazine");
+  return Napi::Number::New(info.Env(), b->base(0) + b->cached(0));
+}
+
+// poolDrain(handle, offset): the magazine is full and `offset` (live) is
+// being freed: half the magazine goes back to the depot and `offset` takes
+// its place, in one native call, so a thread terminated at any point of a
+// free loses no slot.
 Napi::Value Drain(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
-  int32_t* mag;
-  size_t length;
-  uint32_t start, n;
-  if (!a || !ArgInt32Array(info, 1, &mag, &length) || !ArgU32(info, 2, &start) || !ArgU32(info, 3, &n))
-    return info.Env().Undefined();
-  if (start > length || n > length - start)
-    return ThrowStatus(info.Env(), Status::kInvalidArgument, a->name_ + ": drain range outside the magazine");
-  int32_t bad = 0;
-  const Status st = a->depot_->drain(a->tag_, mag + start, n, &bad);
+  uint32_t offset;
+  if (!a || !ArgU32(info, 1, &offset)) return info.Env().Undefined();
+  uint32_t bad = ObjectPool::kNil;
+  const Status st = a->mags.block()->free_into_full(*a->allocator, 0, offset, &bad);
+  if (st == Status::kDoubleFree) return Fail(info.Env(), a, st, offset, "slot freed twice");
+  if (st == Status::kInvalidHandle) return Fail(info.Env(), a, st, offset, "not a slot this pool handed out");
   if (st != Status::kOk)
-    return Fail(info.Env(), a, st, static_cast<uint32_t>(bad), "magazine entry " + std::to_string(bad) + " is not a free slot this thread cached (the magazine was overwritten)");
+    return Fail(info.Env(), a, st, bad, "magazine entry " + std::to_string(bad) + " is not a free slot this thread cached (the magazine was overwritten)");
   return info.Env().Undefined();
 }
 
@@ -203,7 +162,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
   if (!a) return info.Env().Undefined();
   uint32_t offset = ObjectPool::kNil;
-  const Status st = a->depot_->alloc(&offset);
+  const Status st = a->allocator->alloc(&offset);
   if (st == Status::kExhausted) return Napi::Number::New(info.Env(), -1);
   if (st == Status::kUseAfterFree)
     return Fail(info.Env(), a, st, offset, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)");
@@ -218,7 +177,7 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
   uint32_t offset;
   if (!a || !ArgU32(info, 1, &offset)) return info.Env().Undefined();
-  const Status st = a->depot_->free(offset);
+  const Status st = a->allocator->free(offset);
   if (st == Status::kDoubleFree) return Fail(info.Env(), a, st, offset, "slot freed twice");
   if (st == Status::kInvalidHandle) return Fail(info.Env(), a, st, offset, "not a slot this pool handed out");
   if (st != Status::kOk) return Fail(info.Env(), a, st, offset, "cannot free");
@@ -228,14 +187,14 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
 // poolLive(handle) -> slots held by users, every thread
 Napi::Value Live(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
-  return a ? Napi::Number::New(info.Env(), a->depot_->live()) : info.Env().Undefined();
+  return a ? Napi::Number::New(info.Env(), a->allocator->live()) : info.Env().Undefined();
 }
 
 // poolStats(handle) -> plain numbers
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
   if (!a) return info.Env().Undefined();
-  const PoolDepotStats s = a->depot_->stats();
+  const PoolDepotStats s = a->allocator->stats();
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("reservedBytes", static_cast<double>(s.pool.reserved_bytes));
@@ -258,7 +217,7 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
   PoolAttachment* a = Open(info);
   if (!a) return info.Env().Undefined();
   uint32_t bad = ObjectPool::kNil;
-  const Status st = a->depot_->verify(&bad);
+  const Status st = a->allocator->verify(&bad);
   if (st == Status::kUseAfterFree)
     return Fail(info.Env(), a, st, bad, "a freed slot was written after free (poison " + HexByte(guards::kFillFreed) + " overwritten)");
   if (st == Status::kCorrupted)
@@ -277,8 +236,8 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 
 void Register(Napi::Env env, Napi::Object exports) {
   ExportAll(env, exports, {
-      {"poolCreate", Create}, {"poolShare", Share}, {"poolAttach", AttachShared},
-      {"poolBuffer", Buffer}, {"poolStateBuffer", StateBuffer}, {"poolInfo", Info},
+      {"poolCreate", Create}, {"poolSlotSize", SlotSize}, {"poolShare", Share}, {"poolAttach", AttachShared},
+      {"poolBuffers", Buffers}, {"poolInfo", Info},
       {"poolRefill", Refill}, {"poolDrain", Drain}, {"poolAlloc", Alloc}, {"poolFree", Free},
       {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolDestroy", Destroy},
       {"poolRename", Rename},

@@ -12,34 +12,11 @@
 #include "backing.h"
 #include "common.h"
 #include "magazine_attachment.h"
-#include "thread_exit_hook.h"
 
 namespace offheap::binding {
 namespace {
 
-struct SlabHandle final : Handle {
-  static constexpr Kind kKind = Kind::kSlab;
-  SlabHandle() : Handle(kKind) {}
-  ~SlabHandle() override { Detach(); }
-  Region* region() const override { return slab != nullptr ? slab->region() : nullptr; }
-
-  /// Gives this thread's magazines back and drops its reference; the last
-  /// reference gives every page back. Idempotent.
-  void Detach() {
-    if (slab == nullptr) return;
-    exit_hook.unhook();
-    uint32_t bad;
-    slab->detach(mags.block(), &bad);
-    slab->release();
-    slab = nullptr;
-  }
-  static void OnThreadExit(void* self) { static_cast<SlabHandle*>(self)->Detach(); }
-
-  SlabAllocator* slab = nullptr;  ///< one reference while attached
-  MagazineAttachment mags;        ///< this thread's magazines
-  ThreadExitHook exit_hook;       ///< detaches when the thread goes away
-  std::string name;               ///< for error messages
-};
+using SlabHandle = Attachment<SlabAllocator, Kind::kSlab>;
 
 std::string Str(uint64_t n) { return std::to_string(n); }
 
@@ -48,8 +25,8 @@ std::string Str(uint64_t n) { return std::to_string(n); }
 /// the allocation that byte belongs to and `at` the byte itself, as in every
 /// allocator's debug errors.
 Napi::Value Fail(Napi::Env env, SlabHandle* h, Status st, uint64_t off, const std::string& what) {
-  const bool finding = (st == Status::kUseAfterFree || st == Status::kOverflow) && h->slab != nullptr;
-  const uint64_t alloc = finding ? h->slab->slot_of(static_cast<uint32_t>(off)) : off;
+  const bool finding = (st == Status::kUseAfterFree || st == Status::kOverflow) && h->allocator != nullptr;
+  const uint64_t alloc = finding ? h->allocator->slot_of(static_cast<uint32_t>(off)) : off;
   const std::string message = h->name + ": " + what + (finding ? " (the allocation at offset " + Str(alloc) + ")" : "");
   if (!finding) return ThrowStatus(env, st, message, {{"offset", static_cast<double>(alloc)}});
   return ThrowStatus(env, st, message, {{"offset", static_cast<double>(alloc)}, {"at", static_cast<double>(off)}});
@@ -72,7 +49,7 @@ std::string Explain(Status st, uint64_t off) {
 
 SlabHandle* Alive(const Napi::CallbackInfo& info) {
   auto* h = Recover<SlabHandle>(info);
-  if (h != nullptr && h->slab == nullptr) {
+  if (h != nullptr && h->allocator == nullptr) {
     ThrowStatus(info.Env(), Status::kDestroyed, h->name + ": the allocator was destroyed");
     return nullptr;
   }
@@ -83,7 +60,7 @@ SlabHandle* Alive(const Napi::CallbackInfo& info) {
 uint32_t ClassArg(const Napi::CallbackInfo& info, SlabHandle* h, size_t index) {
   uint32_t k;
   if (!ArgU32(info, index, &k)) return 0;
-  if (k == 0 || k > h->slab->classes()) {
+  if (k == 0 || k > h->allocator->classes()) {
     ThrowStatus(info.Env(), Status::kInvalidArgument, h->name + ": no size class " + Str(k));
     return 0;
   }
@@ -91,18 +68,7 @@ uint32_t ClassArg(const Napi::CallbackInfo& info, SlabHandle* h, size_t index) {
 }
 
 Napi::Value Wrap(Napi::Env env, SlabAllocator* slab, const std::string& name) {
-  auto* h = new SlabHandle();
-  h->slab = slab;
-  h->name = name;
-  if (h->mags.init(slab->classes(), slab->magazine_capacities()) != Status::kOk) {
-    h->slab = nullptr;
-    slab->release();
-    delete h;
-    return ThrowStatus(env, Status::kOsFailure, name + ": could not map the thread's magazines");
-  }
-  slab->attach(h->mags.block());
-  h->exit_hook.hook(env, SlabHandle::OnThreadExit, h);
-  return WrapHandle(env, h);
+  return SlabHandle::Wrap(env, slab, name, slab->magazine_capacities(), MagazineBlock::kStride);
 }
 
 // slabCreate(maxBytes, slabBytes, classSizes: number[] | null, retainEmptySlabs, poison, redZone, name)
@@ -143,7 +109,7 @@ Napi::Value Rename(const Napi::CallbackInfo& info) {
 Napi::Value Share(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return info.Env().Undefined();
-  return Napi::Number::New(info.Env(), h->slab->share());
+  return Napi::Number::New(info.Env(), h->allocator->share());
 }
 
 // slabAttach(id, name) -> a handle of this thread over the same allocator
@@ -161,7 +127,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
-  SlabAllocator* s = h->slab;
+  SlabAllocator* s = h->allocator;
   const uint32_t n = s->classes();
   Napi::Object o = Napi::Object::New(env);
   Napi::Array sizes = Napi::Array::New(env, n), per = Napi::Array::New(env, n), caps = Napi::Array::New(env, n);
@@ -195,8 +161,8 @@ Napi::Value Buffers(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
   Napi::Array a = Napi::Array::New(env, 3);
-  a.Set(0u, RegionBuffer(env, h->slab->region()));
-  a.Set(1u, RegionBuffer(env, h->slab->meta()));
+  a.Set(0u, RegionBuffer(env, h->allocator->region()));
+  a.Set(1u, RegionBuffer(env, h->allocator->meta()));
   a.Set(2u, RegionBuffer(env, h->mags.block_region()));
   return a;
 }
@@ -208,10 +174,10 @@ Napi::Value Refill(const Napi::CallbackInfo& info) {
   const uint32_t k = h != nullptr ? ClassArg(info, h, 1) : 0;
   if (k == 0) return env.Undefined();
   uint32_t got = 0;
-  const Status st = h->mags.block()->refill(*h->slab, k - 1, &got);
+  const Status st = h->mags.block()->refill(*h->allocator, k - 1, &got);
   if (st == Status::kExhausted)
-    return ThrowStatus(env, st, h->name + ": no room for another " + Str(h->slab->class_size(k - 1)) +
-                                    "-byte object (maxBytes " + Str(h->slab->region()->size()) + ")");
+    return ThrowStatus(env, st, h->name + ": no room for another " + Str(h->allocator->class_size(k - 1)) +
+                                    "-byte object (maxBytes " + Str(h->allocator->region()->size()) + ")");
   if (st != Status::kOk) return Fail(env, h, st, 0, "a free list or this thread's magazine was overwritten (" + std::string(status_code(st)) + ")");
   return Napi::Number::New(env, h->mags.block()->base(k - 1) + h->mags.block()->cached(k - 1));
 }
@@ -234,19 +200,10 @@ Napi::Value Drain(const Napi::CallbackInfo& info) {
   const uint32_t k = h != nullptr ? ClassArg(info, h, 1) : 0;
   uint32_t off;
   if (k == 0 || !OffsetArg(info, 2, &off)) return env.Undefined();
-  MagazineBlock* b = h->mags.block();
   uint32_t bad = 0;
-  const Status st = b->drain(*h->slab, k - 1, b->capacity(k - 1) / 2, &bad);
+  const Status st = h->mags.block()->free_into_full(*h->allocator, k - 1, off, &bad);
+  if (st == Status::kDoubleFree || st == Status::kInvalidHandle) return Fail(env, h, st, off, Explain(st, off));
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
-  SlabAllocator::StateTable& table = h->slab->states();
-  if (!table.valid(off) || table.exchange_if(off, static_cast<uint8_t>(k), SlotState::kCached) != k) {
-    // Not live now: freed by another thread since the caller looked (or never was).
-    const Status why = h->slab->classify(off);
-    const Status code = why == Status::kOk ? Status::kDoubleFree : why;
-    return Fail(env, h, code, off, Explain(code, off));
-  }
-  const int32_t handle = static_cast<int32_t>(off);
-  if (!b->push(k - 1, handle)) h->slab->push_batch(k - 1, &handle, 1, &bad);  // no room: straight to the depot
   return env.Undefined();
 }
 
@@ -256,7 +213,7 @@ Napi::Value Leaks(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
   std::vector<LiveAllocation> live;
-  h->slab->live_allocations(&live);
+  h->allocator->live_allocations(&live);
   Napi::Float64Array out = Napi::Float64Array::New(env, live.size() * 2);
   if (out.IsEmpty() || (!live.empty() && out.Data() == nullptr)) return env.Undefined();  // the environment is stopping
   for (size_t i = 0; i < live.size(); ++i) {
@@ -272,7 +229,7 @@ Napi::Value Flush(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
   uint32_t bad = 0;
-  const Status st = h->mags.block()->flush(*h->slab, &bad);
+  const Status st = h->mags.block()->flush(*h->allocator, &bad);
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
   return env.Undefined();
 }
@@ -284,9 +241,9 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   size_t size;
   if (h == nullptr || !ArgSize(info, 1, &size)) return env.Undefined();
   uint32_t off = 0, bad = 0;
-  const Status st = h->slab->alloc(size, &off, &bad);
+  const Status st = h->allocator->alloc(size, &off, &bad);
   if (st == Status::kExhausted)
-    return ThrowStatus(env, st, h->name + ": no room for " + Str(size) + " bytes (maxBytes " + Str(h->slab->region()->size()) + ")");
+    return ThrowStatus(env, st, h->name + ": no room for " + Str(size) + " bytes (maxBytes " + Str(h->allocator->region()->size()) + ")");
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad) + ", found when reusing it");
   return Napi::Number::New(env, off);
 }
@@ -298,7 +255,7 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   uint32_t off;
   if (h == nullptr || !OffsetArg(info, 1, &off)) return env.Undefined();
   uint32_t bad = 0;
-  const Status st = h->slab->free(off, &bad);
+  const Status st = h->allocator->free(off, &bad);
   if (st == Status::kOverflow) return Fail(env, h, st, bad, Explain(st, bad));
   if (st != Status::kOk) return Fail(env, h, st, off, Explain(st, off));
   return env.Undefined();
@@ -310,7 +267,7 @@ Napi::Value Check(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   uint32_t off;
   if (h == nullptr || !OffsetArg(info, 1, &off)) return env.Undefined();
-  const Status st = h->slab->classify(off);
+  const Status st = h->allocator->classify(off);
   if (st != Status::kOk) return Fail(env, h, st, off, Explain(st, off));
   return Napi::Boolean::New(env, true);
 }
@@ -322,7 +279,7 @@ Napi::Value UsableSize(const Napi::CallbackInfo& info) {
   uint32_t off;
   if (h == nullptr || !OffsetArg(info, 1, &off)) return env.Undefined();
   size_t n = 0;
-  const Status st = h->slab->usable_size(off, &n);
+  const Status st = h->allocator->usable_size(off, &n);
   if (st != Status::kOk) return Fail(env, h, st, off, Explain(st, off));
   return Napi::Number::New(env, static_cast<double>(n));
 }
@@ -335,7 +292,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
   SlabStats s;
-  h->slab->stats(&s);
+  h->allocator->stats(&s);
   Napi::Object o = Napi::Object::New(env);
   o.Set("reservedBytes", Num(env, s.reserved_bytes));
   o.Set("committedBytes", Num(env, s.committed_bytes));
@@ -371,12 +328,12 @@ Napi::Value Trim(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
   uint32_t bad = 0;
-  const size_t before = h->slab->region()->committed();
-  Status st = h->mags.block()->flush(*h->slab, &bad);  // may empty (and release) slabs itself
+  const size_t before = h->allocator->region()->committed();
+  Status st = h->mags.block()->flush(*h->allocator, &bad);  // may empty (and release) slabs itself
   size_t released = 0;
-  if (st == Status::kOk) st = h->slab->trim(&released);
+  if (st == Status::kOk) st = h->allocator->trim(&released);
   if (st != Status::kOk) return Fail(env, h, st, bad, Explain(st, bad));
-  const size_t after = h->slab->region()->committed();
+  const size_t after = h->allocator->region()->committed();
   return Num(env, before > after ? before - after : 0);
 }
 
@@ -386,7 +343,7 @@ Napi::Value Verify(const Napi::CallbackInfo& info) {
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
   uint32_t bad = 0;
-  const Status st = h->slab->verify(&bad);
+  const Status st = h->allocator->verify(&bad);
   if (st != Status::kOk) return Fail(env, h, st, bad, "verify: " + Explain(st, bad));
   return env.Undefined();
 }

@@ -6,18 +6,18 @@
 
 namespace offheap {
 
-MagazineBlock::Layout MagazineBlock::layout(uint32_t classes) noexcept {
+MagazineBlock::Layout MagazineBlock::layout(uint32_t classes, uint32_t stride) noexcept {
   Layout l{};
   l.tops = 0;
   l.ends = classes + 1;
-  l.handles = static_cast<uint32_t>(align_up(2 * (size_t{classes} + 1), kStride));
-  l.counters_byte = static_cast<uint32_t>(align_up((l.handles + size_t{classes} * kStride) * 4, 8));
+  l.handles = static_cast<uint32_t>(align_up(2 * (size_t{classes} + 1), stride));
+  l.counters_byte = static_cast<uint32_t>(align_up((l.handles + size_t{classes} * stride) * 4, 8));
   l.bytes = l.counters_byte + kCounters * sizeof(double);
   return l;
 }
 
-MagazineBlock::MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps) noexcept
-    : words_(static_cast<int32_t*>(mem)), classes_(classes), layout_(layout(classes)), caps_(caps),
+MagazineBlock::MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps, uint32_t stride) noexcept
+    : words_(static_cast<int32_t*>(mem)), classes_(classes), stride_(stride), layout_(layout(classes, stride)), caps_(caps),
       homes_(classes, 0xFFFFFFFFu) {
   if (words_ == nullptr) return;
   for (uint32_t c = 0; c < classes; ++c) {
@@ -98,6 +98,19 @@ bool MagazineBlock::push(uint32_t cls, int32_t handle) noexcept {
   set_count(cls, n + 1);
   add_counter(kCounterFrees, 1);
   return true;
+}
+
+Status MagazineBlock::free_into_full(Depot& depot, uint32_t cls, uint32_t off, uint32_t* bad) noexcept {
+  const Status st = drain(depot, cls, caps_[cls] / 2, bad);
+  if (st != Status::kOk) return st;
+  const Status why = depot.cache_live(cls, off);
+  if (why != Status::kOk) return why;
+  const int32_t handle = static_cast<int32_t>(off);
+  if (!push(cls, handle)) {  // scribbled on since the drain: straight to the depot
+    uint32_t ignored = 0;
+    depot.push_batch(cls, &handle, 1, &ignored);
+  }
+  return Status::kOk;
 }
 
 Status MagazineBlock::flush(Depot& depot, uint32_t* bad) noexcept {

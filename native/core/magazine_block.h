@@ -8,11 +8,12 @@
 //
 // Classes are numbered by id k = class index + 1 here (the id is also what a
 // live slot's state byte holds, so a free indexes the block with it).
-// Layout (32-bit words; lib/magazine-block.ts mirrors it), C classes:
+// Layout (32-bit words; lib/magazine-block.ts mirrors it), C classes and a
+// stride S (a power of two: 64 for the slab's classes, 256 for a pool's one):
 //   [k]            top of class k: the word index one past its last handle
 //   [C + 1 + k]    end of class k: its top when full
-//   [H + 64(k-1), H + 64(k-1) + cap_k)   the handles of class k (H = 64-word aligned,
-//                  so a magazine is empty exactly when top % 64 == 0)
+//   [H + S(k-1), H + S(k-1) + cap_k)   the handles of class k (H = S-word aligned,
+//                  so a magazine is empty exactly when top % S == 0)
 //   float64 at counters_byte:  [0] handles refilled, [1] frees by the fast
 //                  path, [2] handles drained; allocations = [1] + [0] - [2] - held
 #pragma once
@@ -39,6 +40,10 @@ class Depot {
   /// class, cached state). Rejected ones are left alone; the first one's
   /// offset goes to *bad and kCorrupted is returned.
   virtual Status push_batch(uint32_t cls, const int32_t* in, uint32_t n, uint32_t* bad) noexcept = 0;
+  /// Moves the live object at `off` (of class `cls`) to cached, unless
+  /// another thread freed it first: then kDoubleFree, or kInvalidHandle when
+  /// `off` is no object of that class at all.
+  virtual Status cache_live(uint32_t cls, uint32_t off) noexcept = 0;
 
  protected:
   ~Depot() = default;
@@ -46,7 +51,7 @@ class Depot {
 
 class MagazineBlock {
  public:
-  /// Words per class of handles; a class's capacity is below it.
+  /// Words per class of handles for a slab's classes; a class's capacity is below the stride.
   static constexpr uint32_t kStride = 64;
   static constexpr uint32_t kCounterRefilled = 0;
   static constexpr uint32_t kCounterFrees = 1;
@@ -61,11 +66,11 @@ class MagazineBlock {
     uint32_t counters_byte;  ///< byte offset of the float64 counters
     uint32_t bytes;          ///< total size of the block
   };
-  static Layout layout(uint32_t classes) noexcept;
+  static Layout layout(uint32_t classes, uint32_t stride = kStride) noexcept;
 
-  /// A block over `mem` (layout(classes).bytes, zeroed) with these capacities
-  /// (each 2..kStride-1); writes every class's top (empty) and end.
-  MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps) noexcept;
+  /// A block over `mem` (layout(classes, stride).bytes, zeroed) with these
+  /// capacities (each 2..stride-1); writes every class's top (empty) and end.
+  MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps, uint32_t stride = kStride) noexcept;
 
   uint32_t classes() const noexcept { return classes_; }
   int32_t* words() const noexcept { return words_; }
@@ -74,7 +79,9 @@ class MagazineBlock {
   uint32_t tag = 0;
   uint32_t* homes() noexcept { return homes_.data(); }
   /// First handle slot (word index) of class index `cls`.
-  uint32_t base(uint32_t cls) const noexcept { return layout_.handles + cls * kStride; }
+  uint32_t base(uint32_t cls) const noexcept { return layout_.handles + cls * stride_; }
+  uint32_t stride() const noexcept { return stride_; }
+  const Layout& block_layout() const noexcept { return layout_; }
   uint32_t capacity(uint32_t cls) const noexcept { return caps_[cls]; }
   /// Handles held for `cls` (0 when its top was scribbled on).
   uint32_t cached(uint32_t cls) const noexcept;
@@ -93,6 +100,12 @@ class MagazineBlock {
   /// Adds the handle of a slot just freed into `cls` (its state already
   /// cached) and counts the free; false when the magazine is full or scribbled on.
   bool push(uint32_t cls, int32_t handle) noexcept;
+  /// Frees the live object at `off` into the full magazine of `cls`: drains
+  /// half of it, then moves `off` to cached and pushes it, in one call (a
+  /// thread terminated at any point of a free loses no object). A refusal
+  /// of `off` (kDoubleFree, kInvalidHandle) leaves it alone; *bad names
+  /// the entry at fault when the drain found the magazine written over.
+  Status free_into_full(Depot& depot, uint32_t cls, uint32_t off, uint32_t* bad) noexcept;
   /// Returns every handle of every class (destroy, thread exit).
   Status flush(Depot& depot, uint32_t* bad) noexcept;
 
@@ -105,6 +118,7 @@ class MagazineBlock {
 
   int32_t* words_;
   uint32_t classes_;
+  uint32_t stride_;
   Layout layout_;
   std::vector<uint32_t> caps_;   ///< the capacities native code trusts
   std::vector<uint32_t> homes_;  ///< per class, the depot's slab for this block

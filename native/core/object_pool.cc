@@ -6,10 +6,6 @@
 namespace offheap {
 namespace {
 
-namespace ss = slot_state;
-
-constexpr uint8_t kDepotEver = ss::kDepot | ss::kEver;
-
 /// Touches one byte per page of [p, p+bytes) so the pages are committed now.
 void prefault(uint8_t* p, size_t bytes) noexcept {
   const size_t page = PageSource::page_size();
@@ -31,7 +27,7 @@ Status ObjectPool::create(const ObjectPoolOptions& o, PageSource& source, Object
   Status st = Region::create(static_cast<size_t>(bytes), source, &data);
   if (st != Status::kOk) return st;
   Region* states = nullptr;
-  st = Region::create(blocks_offset_for(o.capacity) + Attachments::kBytes, source, &states);
+  st = Region::create(o.capacity, source, &states);
   if (st != Status::kOk) {
     data->release();
     return st;
@@ -59,7 +55,6 @@ ObjectPool::ObjectPool(Region* data, Region* states, const ObjectPoolOptions& o,
       states_region_(states),
       base_(data->base()),
       states_(states->base()),
-      blocks_offset_(blocks_offset_for(o.capacity)),
       div_(slot_size),
       slot_size_(slot_size),
       capacity_(o.capacity),
@@ -80,8 +75,7 @@ void ObjectPool::destroy() noexcept {
   guards::asan_unpoison(data_->base(), data_->size());
   data_->destroy();
   states_region_->destroy();
-  used_ = FreeList{};
-  fresh_ = FreeList{};
+  head_ = kNil;
   cursor_ = 0;
   fast_limit_ = 0;
   committed_slots_ = 0;
@@ -92,12 +86,7 @@ size_t ObjectPool::data_bytes(uint32_t slots) const noexcept {
 }
 
 size_t ObjectPool::state_bytes(uint32_t slots) const noexcept {
-  // The table's pages [0, slots) and the counter blocks' pages, once each.
-  const size_t page = PageSource::page_size();
-  const size_t table_end = align_up(slots, page);
-  const size_t blocks_start = blocks_offset_ & ~(page - 1);
-  const size_t blocks_end = align_up(blocks_offset_ + Attachments::kBytes, page);
-  return table_end <= blocks_start ? table_end + (blocks_end - blocks_start) : std::max(table_end, blocks_end);
+  return std::min(states_region_->size(), align_up(slots, PageSource::page_size()));
 }
 
 void ObjectPool::commit_to(uint32_t slots) noexcept {
@@ -129,12 +118,11 @@ size_t ObjectPool::poison_mismatch(uint8_t* p) const noexcept {
   return at == guards::kClean ? at : at + sizeof(Link);
 }
 
-Status ObjectPool::take_head(FreeList& list, uint8_t kind, uint32_t* index, uint32_t* bad_offset) noexcept {
-  const uint32_t i = list.head;
-  const uint8_t want = &list == &used_ ? kDepotEver : ss::kDepot;
-  if (i >= cursor_ || ss::load(states_, i) != want) {
+Status ObjectPool::take_head(uint8_t to, uint32_t* index, uint32_t* bad_offset) noexcept {
+  const uint32_t i = head_;
+  if (i >= cursor_ || load_state(states_, i) != SlotState::kFree) {
     // A link out of range, forged, or a free slot's link overwritten: the
-    // table says what is really free, so rebuild the lists from it.
+    // table says what is really free, so rebuild the list from it.
     rebuild();
     *bad_offset = i < cursor_ ? i * slot_size_ : kNil;
     return Status::kCorrupted;
@@ -150,26 +138,21 @@ Status ObjectPool::take_head(FreeList& list, uint8_t kind, uint32_t* index, uint
       return Status::kUseAfterFree;
     }
   }
-  list.head = read_link(p);
-  if (&list == &fresh_) --fresh_.count;
+  head_ = read_link(p);
   if (OFFHEAP_UNLIKELY(poison_)) guards::fill(p, slot_size_, guards::kFillFresh);
-  ss::store(states_, i, kind == ss::kLive ? ss::kLiveByte : ss::with_kind(want, kind));
+  store_state(states_, i, to);
   *index = i;
   return Status::kOk;
 }
 
-Status ObjectPool::take(uint8_t kind, uint32_t* index, uint32_t* bad_offset, Source* from) noexcept {
-  if (used_.head != kNil) {
-    *from = Source::kUsed;
-    return take_head(used_, kind, index, bad_offset);
-  }
-  if (fresh_.head != kNil) {
-    *from = Source::kFresh;
-    return take_head(fresh_, kind, index, bad_offset);
+Status ObjectPool::take(uint8_t to, uint32_t* index, uint32_t* bad_offset, Source* from) noexcept {
+  if (head_ != kNil) {
+    *from = Source::kFreeList;
+    return take_head(to, index, bad_offset);
   }
   *from = Source::kCarved;
   const Status st = carve(index);
-  if (st == Status::kOk) ss::store(states_, *index, kind == ss::kLive ? ss::kLiveByte : kind);
+  if (st == Status::kOk) store_state(states_, *index, to);
   return st;
 }
 
@@ -177,11 +160,11 @@ Status ObjectPool::alloc_slow(uint32_t* offset) noexcept {
   if (destroyed_) return Status::kDestroyed;
   uint32_t i = 0;
   Source from;
-  const Status st = take(ss::kLive, &i, offset, &from);
+  const Status st = take(kLive, &i, offset, &from);
   if (st == Status::kExhausted) ++failed_;
   if (st != Status::kOk) return st;
-  ++allocs_;  // counts a pop from the used list; the others did not pop it
-  if (from != Source::kUsed) ++used_bias_;
+  ++allocs_;  // counts a pop from the free list; a carve did not pop it
+  if (from == Source::kCarved) ++bias_;
   *offset = i * slot_size_;
   return Status::kOk;
 }
@@ -190,130 +173,116 @@ Status ObjectPool::free_slow(uint32_t offset) noexcept {
   if (destroyed_) return Status::kDestroyed;
   uint32_t i;
   if (!div_.exact(offset, &i) || i >= cursor_) return Status::kInvalidHandle;
-  const uint8_t s = ss::load(states_, i);
-  if (s != ss::kLiveByte) return ss::free_refusal(s);
-  ss::store(states_, i, kDepotEver);
+  const uint8_t s = load_state(states_, i);
+  if (s != kLive) return s == SlotState::kNone ? Status::kInvalidHandle : Status::kDoubleFree;
+  store_state(states_, i, SlotState::kFree);
   ++frees_;
-  push_free(i, kDepotEver, /*counted_by_free=*/true);
+  push_free(i, /*counted_by_free=*/true);
   return Status::kOk;
 }
 
-Status ObjectPool::pop_batch(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept {
+Status ObjectPool::cache_live(uint32_t offset) noexcept {
+  if (destroyed_) return Status::kDestroyed;
+  uint32_t i;
+  if (!div_.exact(offset, &i) || i >= cursor_) return Status::kInvalidHandle;
+  const uint8_t s = exchange_state_if(states_, i, kLive, SlotState::kCached);
+  if (s == kLive) return Status::kOk;
+  return s == SlotState::kNone ? Status::kInvalidHandle : Status::kDoubleFree;
+}
+
+Status ObjectPool::pop_batch(int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept {
   *n = 0;
   if (destroyed_) return Status::kDestroyed;
-  if (tag >= ss::kMaxTags) return Status::kInvalidArgument;
-  const uint8_t mag = ss::magazine(tag);
   uint32_t k = 0;
-  // The hot loop: the used list, each head checked as alloc() checks it.
+  // The hot loop: the free list, each head checked as alloc() checks it.
   // It stops at the end of the list, at a bad head and in poison mode.
-  const uint8_t into = ss::kEver | mag;
-  uint32_t i = used_.head;
-  while (k < max && i < fast_limit_ && ss::load(states_, i) == kDepotEver) {
+  uint32_t i = head_;
+  while (k < max && i < fast_limit_ && load_state(states_, i) == SlotState::kFree) {
     uint8_t* p = slot(i);
     guards::asan_unpoison(p, slot_size_);
-    ss::store(states_, i, into);
+    store_state(states_, i, SlotState::kCached);
     out[k++] = static_cast<int32_t>(i * slot_size_);
     i = read_link(p);
   }
-  used_.head = i;
-  used_bias_ -= k;
+  head_ = i;
+  bias_ -= k;
   // Then fresh slots straight from the carve area, a chunk at a time.
-  while (k < max && used_.head == kNil && fresh_.head == kNil && !poison_ && !destroyed_) {
+  while (k < max && head_ == kNil && !poison_ && !destroyed_) {
     if (cursor_ == committed_slots_ && !grow()) break;
     const uint32_t end = std::min(committed_slots_, cursor_ + (max - k));
     for (uint32_t c = cursor_; c < end; ++c) {
-      ss::store(states_, c, mag);
+      store_state(states_, c, SlotState::kCached);
       out[k++] = static_cast<int32_t>(c * slot_size_);
     }
     cursor_ = end;
     fast_limit_ = end;
   }
-  // The rest one by one: the fresh list, carving, debug mode, reporting a bad head.
+  // The rest one by one: carving, debug mode, reporting a bad head.
   Status st = Status::kOk;
   while (k < max) {
     Source from;
-    st = take(mag, &i, bad_offset, &from);
+    st = take(SlotState::kCached, &i, bad_offset, &from);
     if (st != Status::kOk) break;
-    if (from == Source::kUsed) --used_bias_;
+    if (from == Source::kFreeList) --bias_;
     out[k++] = static_cast<int32_t>(i * slot_size_);
   }
-  if (st == Status::kExhausted) st = Status::kOk;
+  if (st == Status::kExhausted) {
+    st = Status::kOk;
+    if (k == 0) ++failed_;
+  }
   if (st != Status::kOk) {
     // All or nothing: what was taken before the fault goes back.
     while (k > 0) {
       i = static_cast<uint32_t>(out[--k]) / slot_size_;
-      const uint8_t s = ss::with_kind(ss::load(states_, i), ss::kDepot);
-      ss::store(states_, i, s);
-      push_free(i, s);
+      store_state(states_, i, SlotState::kFree);
+      push_free(i);
     }
   }
   *n = k;
   return st;
 }
 
-Status ObjectPool::push_batch(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept {
+Status ObjectPool::push_batch(const int32_t* in, uint32_t n, uint32_t* bad) noexcept {
   if (destroyed_) return Status::kDestroyed;
-  if (tag >= ss::kMaxTags) return Status::kInvalidArgument;
-  const uint8_t mag = ss::magazine(tag);
   Status st = Status::kOk;
   for (uint32_t k = 0; k < n; ++k) {
     const int32_t v = in[k];  // read once: it is JS-visible memory
     const uint32_t off = static_cast<uint32_t>(v);
     uint32_t i;
-    const uint8_t s = v >= 0 && div_.exact(off, &i) && i < cursor_ ? ss::load(states_, i) : ss::kNever;
-    if (ss::kind(s) != mag) {  // the magazine (JS-writable memory) was written over
-      if (st == Status::kOk) *bad = v;
+    const bool cached = v >= 0 && div_.exact(off, &i) && i < cursor_ && load_state(states_, i) == SlotState::kCached;
+    if (!cached) {  // the magazine (JS-writable memory) was written over
+      if (st == Status::kOk) *bad = off;
       st = Status::kCorrupted;
       continue;
     }
-    const uint8_t free_state = ss::with_kind(s, ss::kDepot);
-    ss::store(states_, i, free_state);
-    push_free(i, free_state);
+    store_state(states_, i, SlotState::kFree);
+    push_free(i);
   }
   return st;
 }
 
-uint32_t ObjectPool::reclaim(uint32_t tag) noexcept {
-  if (destroyed_ || tag >= ss::kMaxTags) return 0;
-  const uint8_t mag = ss::magazine(tag);
-  uint32_t moved = 0;
-  for (uint32_t i = 0; i < cursor_; ++i) {
-    const uint8_t s = ss::load(states_, i);
-    if (ss::kind(s) != mag) continue;
-    const uint8_t free_state = ss::with_kind(s, ss::kDepot);
-    ss::store(states_, i, free_state);
-    push_free(i, free_state);
-    ++moved;
-  }
-  return moved;
-}
-
 void ObjectPool::rebuild() noexcept {
-  used_ = FreeList{};
-  fresh_ = FreeList{};
-  uint32_t used = 0;
+  // The state table is the truth (DESIGN.md section 7): every carved slot it
+  // calls free goes back on the list, whatever the links said.
+  head_ = kNil;
+  uint32_t n = 0;
   for (uint32_t i = cursor_; i-- > 0;) {
-    const uint8_t s = ss::load(states_, i);
-    if (ss::kind(s) != ss::kDepot) continue;
-    const bool ever = s & ss::kEver;
-    FreeList& list = ever ? used_ : fresh_;
+    if (load_state(states_, i) != SlotState::kFree) continue;
     uint8_t* p = slot(i);
     guards::asan_unpoison(p, sizeof(Link));
-    std::memcpy(p, &list.head, sizeof list.head);
+    std::memcpy(p, &head_, sizeof head_);
     guards::asan_poison(p, slot_size_);
-    list.head = i;
-    if (ever) ++used;
-    else ++fresh_.count;
+    head_ = i;
+    ++n;
   }
-  used_bias_ = static_cast<int64_t>(used) - (static_cast<int64_t>(frees_) - static_cast<int64_t>(allocs_));
+  bias_ = static_cast<int64_t>(n) - (static_cast<int64_t>(frees_) - static_cast<int64_t>(allocs_));
 }
 
-Status ObjectPool::walk(const FreeList& list, uint8_t state, uint32_t expected, uint32_t* bad_offset,
-                        uint32_t* use_after_free) noexcept {
-  const uint32_t counted = &list == &used_ ? used_count() : list.count;
+Status ObjectPool::walk(uint32_t expected, uint32_t* bad_offset, uint32_t* use_after_free) noexcept {
+  const uint32_t counted = free_count();
   uint32_t steps = 0, prev = kNil;
-  for (uint32_t i = list.head; i != kNil; ++steps) {
-    if (i >= cursor_ || steps == expected || ss::load(states_, i) != state) {
+  for (uint32_t i = head_; i != kNil; ++steps) {
+    if (i >= cursor_ || steps == expected || load_state(states_, i) != SlotState::kFree) {
       *bad_offset = prev == kNil ? (i < cursor_ ? i * slot_size_ : kNil) : prev * slot_size_;
       return Status::kCorrupted;
     }
@@ -329,29 +298,27 @@ Status ObjectPool::walk(const FreeList& list, uint8_t state, uint32_t expected, 
   return Status::kCorrupted;
 }
 
-Status ObjectPool::verify(uint32_t* bad_offset, const Attachments* open) noexcept {
+Status ObjectPool::verify(uint32_t* bad_offset) noexcept {
   *bad_offset = kNil;
   if (destroyed_) return Status::kDestroyed;
-  // 1. The table: every carved slot has a state (a magazine's only while its
-  // attachment is open), no uncarved slot has one.
-  uint32_t used = 0, fresh = 0;
+  // 1. The table: every carved slot has a state, no uncarved slot has one.
+  // (Each thread checks its own magazine against the table: other threads
+  // change theirs without the mutex.)
+  uint32_t free = 0;
   Status st = Status::kOk;
   for (uint32_t i = 0; i < committed_slots_ && st == Status::kOk; ++i) {
-    const uint8_t s = ss::load(states_, i);
-    const uint8_t k = ss::kind(s);
-    const bool stray_tag = open != nullptr && k >= ss::kFirstTag && !open->is_open(k - ss::kFirstTag);
-    if (i < cursor_ ? k == ss::kNever || stray_tag : s != 0) {
+    const uint8_t s = load_state(states_, i);
+    const bool known = s == kLive || s == SlotState::kCached || s == SlotState::kFree;
+    if (i < cursor_ ? !known : s != SlotState::kNone) {
       st = Status::kCorrupted;
       *bad_offset = i * slot_size_;
     }
-    used += s == kDepotEver;
-    fresh += s == ss::kDepot;
+    free += s == SlotState::kFree;
   }
-  // 2. The free lists: only free slots, in range, exactly as many as the
+  // 2. The free list: only free slots, in range, exactly as many as the
   // table holds, each still poisoned in debug mode.
   uint32_t uaf = kNil;
-  if (st == Status::kOk) st = walk(used_, kDepotEver, used, bad_offset, &uaf);
-  if (st == Status::kOk) st = walk(fresh_, ss::kDepot, fresh, bad_offset, &uaf);
+  if (st == Status::kOk) st = walk(free, bad_offset, &uaf);
   if (st != Status::kOk) {
     rebuild();
     return st;
@@ -374,7 +341,7 @@ ObjectPoolStats ObjectPool::stats() const noexcept {
   s.slot_size = slot_size_;
   s.capacity = capacity_;
   s.carved = cursor_;
-  s.depot_slots = used_count() + fresh_.count;
+  s.depot_slots = free_count();
   s.allocs = allocs_;
   s.frees = frees_;
   s.failed = failed_;

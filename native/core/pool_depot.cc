@@ -1,8 +1,6 @@
 #include "pool_depot.h"
 
-#include <algorithm>
 #include <new>
-
 
 namespace offheap {
 
@@ -21,35 +19,27 @@ Status PoolDepot::create(const ObjectPoolOptions& options, PageSource& source, P
   return Status::kOk;
 }
 
-Status PoolDepot::open(uint32_t* tag) noexcept {
+Status PoolDepot::pop_batch(uint32_t cls, int32_t* out, uint32_t max, uint32_t* got, uint32_t, uint32_t*) noexcept {
+  *got = 0;
+  if (cls != 0) return Status::kInvalidArgument;
   std::lock_guard<std::mutex> lock(mutex_);
-  return attachments_.open(tag);
-}
-
-void PoolDepot::close(uint32_t tag) noexcept {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!attachments_.is_open(tag)) return;
-    // A never-shared pool dies with its only attachment: no scan needed.
-    if (share_id() != 0 || attachments_.open_count() > 1) pool_->reclaim(tag);
-    live_locked();
-    attachments_.close(tag);
-  }
-  release();
-}
-
-Status PoolDepot::refill(uint32_t tag, int32_t* out, uint32_t max, uint32_t* n, uint32_t* bad_offset) noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!attachments_.is_open(tag)) return Status::kDestroyed;
   live_locked();
-  return pool_->pop_batch(tag, out, max, n, bad_offset);
+  uint32_t bad = ObjectPool::kNil;
+  const Status st = pool_->pop_batch(out, max, got, &bad);
+  if (st == Status::kOk && *got == 0) return Status::kExhausted;
+  return st;
 }
 
-Status PoolDepot::drain(uint32_t tag, const int32_t* in, uint32_t n, int32_t* bad) noexcept {
+Status PoolDepot::push_batch(uint32_t cls, const int32_t* in, uint32_t n, uint32_t* bad) noexcept {
+  if (cls != 0) return Status::kInvalidArgument;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!attachments_.is_open(tag)) return Status::kDestroyed;
-  live_locked();
-  return pool_->push_batch(tag, in, n, bad);
+  return pool_->push_batch(in, n, bad);
+}
+
+Status PoolDepot::cache_live(uint32_t cls, uint32_t off) noexcept {
+  if (cls != 0) return Status::kInvalidArgument;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pool_->cache_live(off);
 }
 
 Status PoolDepot::alloc(uint32_t* offset) noexcept {
@@ -66,12 +56,13 @@ Status PoolDepot::free(uint32_t offset) noexcept {
 
 Status PoolDepot::verify(uint32_t* bad_offset) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
-  return pool_->verify(bad_offset, &attachments_);
+  return pool_->verify(bad_offset);
 }
 
 double PoolDepot::live_locked() noexcept {
-  const double live = static_cast<double>(pool_->live()) + attachments_.total(Attachments::kAllocs) -
-                      attachments_.total(Attachments::kFrees);
+  double allocs = 0, frees = 0;
+  block_totals(&allocs, &frees);
+  const double live = static_cast<double>(pool_->live()) + allocs - frees;
   peak_live_ = std::max(peak_live_, live);
   return live;
 }
@@ -85,12 +76,14 @@ PoolDepotStats PoolDepot::stats() noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   PoolDepotStats s{};
   s.pool = pool_->stats();
-  s.allocs = static_cast<double>(s.pool.allocs) + attachments_.total(Attachments::kAllocs);
-  s.frees = static_cast<double>(s.pool.frees) + attachments_.total(Attachments::kFrees);
-  s.failed = static_cast<double>(s.pool.failed) + attachments_.total(Attachments::kFailed);
+  double allocs = 0, frees = 0;
+  block_totals(&allocs, &frees);
+  s.allocs = static_cast<double>(s.pool.allocs) + allocs;
+  s.frees = static_cast<double>(s.pool.frees) + frees;
+  s.failed = static_cast<double>(s.pool.failed);
   s.live = live_locked();
   s.peak_live = peak_live_;
-  s.attachments = attachments_.open_count();
+  s.attachments = static_cast<uint32_t>(blocks_.size());
   return s;
 }
 

@@ -527,30 +527,21 @@ Status SlabAllocator::free_large(uint32_t off) noexcept {
 
 // ---- attachments ----
 
-void SlabAllocator::attach(MagazineBlock* block) noexcept {
-  std::lock_guard<std::mutex> lock(mutex_);
-  block->tag = next_tag_++;
-  if (next_tag_ == 0) next_tag_ = 1;
-  blocks_.push_back(block);
+Status SlabAllocator::cache_live(uint32_t cls, uint32_t off) noexcept {
+  const auto id = static_cast<uint8_t>(cls + 1);
+  if (cls < classes() && states_.valid(off) && states_.exchange_if(off, id, SlotState::kCached) == id)
+    return Status::kOk;
+  // Not live now: freed by another thread since the caller looked (or never was).
+  const Status why = classify(off);
+  return why == Status::kOk ? Status::kDoubleFree : why;
 }
 
-Status SlabAllocator::detach(MagazineBlock* block, uint32_t* bad) noexcept {
-  const Status st = block->flush(*this, bad);
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    if (blocks_[i] != block) continue;
-    retired_allocs_ += block->allocations();
-    retired_frees_ += block->counter(MagazineBlock::kCounterFrees);
-    blocks_.erase(blocks_.begin() + static_cast<ptrdiff_t>(i));
-    break;
-  }
-  // Its slabs go back to the shared lists (or to the OS, when empty).
+void SlabAllocator::unhome_locked(MagazineBlock* block) noexcept {
   for (uint32_t c = 0; c < classes(); ++c) {
     const uint32_t s = block->homes()[c];
     if (s < slab_count_ && slabs_[s].list == kListHome && slabs_[s].owner == block->tag) unhome(s);
     block->homes()[c] = kNil;
   }
-  return st;
 }
 
 }  // namespace offheap

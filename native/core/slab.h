@@ -145,11 +145,13 @@ class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x53
   Status verify(uint32_t* bad) noexcept;
   void stats(SlabStats* out) noexcept;
 
-  // ---- attachments ----
-  /// Registers a thread's magazines (stats count what they hold).
-  void attach(MagazineBlock* block) noexcept;
-  /// Returns everything `block` holds and unregisters it; its counters are kept.
-  Status detach(MagazineBlock* block, uint32_t* bad) noexcept;
+  /// Live object `off` of class `cls` -> cached (a free into a full magazine).
+  Status cache_live(uint32_t cls, uint32_t off) noexcept override;
+
+  // Attachments (SharedDepot): attach() registers a thread's magazines,
+  // detach() returns what they hold and gives back the slabs they were served from.
+  /// Puts the slabs serving `block` back on the shared lists (mutex held).
+  void unhome_locked(MagazineBlock* block) noexcept;
 
  private:
   struct SlabMeta;
@@ -186,7 +188,6 @@ class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x53
   Status push_one(uint32_t off, int32_t cls, uint8_t from) noexcept;
   Status alloc_large(size_t size, uint32_t* off) noexcept;
   Status free_large(uint32_t off) noexcept;
-  uint64_t cached_count(uint32_t cls) const noexcept;
   uint64_t live_count(uint32_t cls) const noexcept;
   uint64_t live_bytes() const noexcept;
   void note_peak() noexcept;
@@ -211,14 +212,11 @@ class SlabAllocator final : public Depot, public SharedDepot<SlabAllocator, 0x53
   SlabMeta* slabs_ = nullptr;          ///< one header per slab (calloc'd)
   std::vector<uint64_t> used_;         ///< bit per slab: serving a class or a large run
   uint32_t first_free_word_ = 0;       ///< no free slab below word first_free_word_
-  std::vector<MagazineBlock*> blocks_; ///< attached threads' magazines
-  uint32_t next_tag_ = 1;              ///< for the next attached block
   std::unordered_map<uint32_t, uint32_t> requested_;  ///< debug: live offset -> requested size
 
   uint64_t out_bytes_ = 0;    ///< bytes of small objects handed out (cached or live)
   uint64_t large_count_ = 0, large_bytes_ = 0;
   uint64_t single_allocs_ = 0, single_frees_ = 0, failed_ = 0;
-  double retired_allocs_ = 0, retired_frees_ = 0;  ///< counters of detached blocks
   uint64_t peak_live_bytes_ = 0;
 };
 

@@ -102,14 +102,8 @@ Status SlabAllocator::trim(size_t* released) noexcept {
   return Status::kOk;
 }
 
-uint64_t SlabAllocator::cached_count(uint32_t cls) const noexcept {
-  uint64_t n = 0;
-  for (const MagazineBlock* b : blocks_) n += b->cached(cls);
-  return n;
-}
-
 uint64_t SlabAllocator::live_count(uint32_t cls) const noexcept {
-  const uint64_t out = lists_[cls].out, cached = cached_count(cls);
+  const uint64_t out = lists_[cls].out, cached = cached_in_blocks(cls);
   return out > cached ? out - cached : 0;
 }
 
@@ -142,14 +136,10 @@ void SlabAllocator::stats(SlabStats* out) noexcept {
   s.large_bytes = large_bytes_;
   s.live_count = large_count_;
   s.live_bytes = large_bytes_;
-  double allocs = retired_allocs_ + static_cast<double>(single_allocs_);
-  double frees = retired_frees_ + static_cast<double>(single_frees_);
-  for (const MagazineBlock* b : blocks_) {
-    allocs += b->allocations();
-    frees += b->counter(MagazineBlock::kCounterFrees);
-  }
-  s.alloc_count = static_cast<uint64_t>(allocs);
-  s.free_count = static_cast<uint64_t>(frees);
+  double allocs = 0, frees = 0;
+  block_totals(&allocs, &frees);
+  s.alloc_count = static_cast<uint64_t>(allocs + static_cast<double>(single_allocs_));
+  s.free_count = static_cast<uint64_t>(frees + static_cast<double>(single_frees_));
   s.failed_count = failed_;
   s.classes.resize(classes());
   for (const MagazineBlock* b : blocks_) {  // threads' own slabs that are empty count as empty
@@ -167,7 +157,7 @@ void SlabAllocator::stats(SlabStats* out) noexcept {
     row.slabs = l.count[0] + l.count[1] + l.count[2] + l.homes;
     row.empty_slabs += l.count[kListEmpty - 1];
     row.total = row.slabs * per_slab_[c];
-    row.cached = cached_count(c);
+    row.cached = cached_in_blocks(c);
     row.live = live_count(c);
     s.live_count += row.live;
     s.live_bytes += row.live * sizes_[c];

@@ -27,6 +27,23 @@ struct SlotState {
   static constexpr uint8_t kFree = 0xFF;      ///< free, on its slab's free list (in the depot)
 };
 
+/// Atomic access to state bytes indexed directly (an ObjectPool's table:
+/// one byte per slot). JavaScript reads and writes them too; relaxed loads
+/// and stores are plain moves on x86, a free's live -> cached is a CAS.
+inline uint8_t load_state(const uint8_t* table, size_t i) noexcept {
+  return std::atomic_ref<uint8_t>(const_cast<uint8_t&>(table[i])).load(std::memory_order_relaxed);
+}
+inline void store_state(uint8_t* table, size_t i, uint8_t v) noexcept {
+  std::atomic_ref<uint8_t>(table[i]).store(v, std::memory_order_relaxed);
+}
+/// Sets `to` if the state is `from`; returns the state found (== from on success).
+inline uint8_t exchange_state_if(uint8_t* table, size_t i, uint8_t from, uint8_t to) noexcept {
+  uint8_t found = from;
+  std::atomic_ref<uint8_t>(table[i]).compare_exchange_strong(found, to, std::memory_order_acq_rel,
+                                                             std::memory_order_relaxed);
+  return found;
+}
+
 /// The table for granules of 2^Shift bytes.
 template <uint32_t Shift>
 class BasicStateTable {

@@ -12,7 +12,6 @@
 #include "test.h"
 
 using namespace offheap;
-namespace ss = offheap::slot_state;
 
 namespace {
 
@@ -313,55 +312,68 @@ TEST(pool_failing_page_source) {
   CHECK_EQ(PageSource::live_reservations(), before);
 }
 
-// Batches: a refill moves N slots into a magazine's state, a drain moves
-// them back; entries that are not that magazine's are skipped and reported.
-TEST(pool_batches_and_reclaim) {
+// Batches: a refill moves N slots into a magazine (state cached), a drain
+// moves them back; entries that are not cached slots are skipped and reported.
+TEST(pool_batches) {
   ObjectPool* p = make(16, 100);
   REQUIRE(p != nullptr);
   int32_t mag[64];
   uint32_t n = 0, bad = 0;
-  REQUIRE(p->pop_batch(3, mag, 32, &n, &bad) == Status::kOk);
+  REQUIRE(p->pop_batch(mag, 32, &n, &bad) == Status::kOk);
   CHECK_EQ(n, 32u);
   for (uint32_t k = 0; k < n; ++k) {
     CHECK_EQ(mag[k] % 16, 0);
-    CHECK_EQ(p->states()[mag[k] / 16], ss::magazine(3));
+    CHECK_EQ(p->states()[mag[k] / 16], SlotState::kCached);
   }
-  int32_t bad_entry = 0;
-  CHECK(p->push_batch(4, mag, 1, &bad_entry) == Status::kCorrupted);  // other tag's
-  CHECK_EQ(bad_entry, mag[0]);
+  uint32_t off;
+  REQUIRE(p->alloc(&off) == Status::kOk);  // live, not cached
+  const int32_t live[1] = {static_cast<int32_t>(off)};
+  uint32_t bad_entry = 0;
+  CHECK(p->push_batch(live, 1, &bad_entry) == Status::kCorrupted);
+  CHECK_EQ(bad_entry, off);
+  CHECK_EQ(p->states()[off / 16], ObjectPool::kLive);  // left alone
+  REQUIRE(p->free(off) == Status::kOk);
   int32_t junk[4] = {-16, 1600, mag[1] + 8, mag[0]};
-  CHECK(p->push_batch(3, junk, 4, &bad_entry) == Status::kCorrupted);
-  CHECK_EQ(bad_entry, -16);
-  CHECK_EQ(ss::kind(p->states()[mag[0] / 16]), ss::kDepot);  // the valid one moved
-  REQUIRE(p->push_batch(3, mag + 1, 15, &bad_entry) == Status::kOk);
-  CHECK_EQ(p->reclaim(3), 16u);  // the 16 still in the magazine
-  CHECK_EQ(p->stats().depot_slots, 32u);
-  // A pool out of room fills what it can: 100 slots, 32 free + 68 uncarved.
-  REQUIRE(p->pop_batch(5, mag, 64, &n, &bad) == Status::kOk);
+  CHECK(p->push_batch(junk, 4, &bad_entry) == Status::kCorrupted);
+  CHECK_EQ(bad_entry, static_cast<uint32_t>(-16));
+  CHECK_EQ(p->states()[mag[0] / 16], SlotState::kFree);  // the valid one moved
+  REQUIRE(p->push_batch(mag + 1, 31, &bad_entry) == Status::kOk);
+  CHECK_EQ(p->stats().depot_slots, 33u);
+  // A pool out of room fills what it can: 100 slots, 33 free + 67 uncarved.
+  REQUIRE(p->pop_batch(mag, 64, &n, &bad) == Status::kOk);
   CHECK_EQ(n, 64u);
-  REQUIRE(p->pop_batch(5, mag, 64, &n, &bad) == Status::kOk);
+  REQUIRE(p->pop_batch(mag, 64, &n, &bad) == Status::kOk);
   CHECK_EQ(n, 36u);
-  REQUIRE(p->pop_batch(5, mag, 64, &n, &bad) == Status::kOk);
+  REQUIRE(p->pop_batch(mag, 64, &n, &bad) == Status::kOk);
   CHECK_EQ(n, 0u);
+  CHECK_EQ(p->stats().failed, 1u);  // the empty batch is a refused allocation
   CHECK(p->verify(&bad) == Status::kOk);
   drop(p);
 }
 
-// Fresh slots in a magazine were never live: freeing one is an invalid
-// handle; a slot that was live and is now cached is a double free.
-TEST(pool_ever_bit_separates_invalid_from_double_free) {
+// The states a free can meet: live frees; cached (in a magazine, handed out
+// or not) and free are double frees; a slot never carved is no handle.
+// cache_live() is the compare-and-swap a free into a full magazine takes.
+TEST(pool_free_refusals_follow_the_state_table) {
   ObjectPool* p = make(16, 100);
   REQUIRE(p != nullptr);
   int32_t mag[4];
   uint32_t n, bad;
-  REQUIRE(p->pop_batch(0, mag, 2, &n, &bad) == Status::kOk);
-  CHECK(p->free(static_cast<uint32_t>(mag[0])) == Status::kInvalidHandle);
+  REQUIRE(p->pop_batch(mag, 2, &n, &bad) == Status::kOk);
+  CHECK(p->free(static_cast<uint32_t>(mag[0])) == Status::kDoubleFree);
+  CHECK(p->cache_live(static_cast<uint32_t>(mag[0])) == Status::kDoubleFree);
+  CHECK(p->free(16 * 99) == Status::kInvalidHandle);
+  CHECK(p->cache_live(16 * 99) == Status::kInvalidHandle);
+  CHECK(p->cache_live(8) == Status::kInvalidHandle);
   uint32_t off;
   REQUIRE(p->alloc(&off) == Status::kOk);
-  REQUIRE(p->free(off) == Status::kOk);
-  REQUIRE(p->alloc(&off) == Status::kOk);
-  // As JS does: live -> this magazine, ever bit kept.
-  p->states()[off / 16] = ss::kEver | ss::magazine(0);
+  REQUIRE(p->cache_live(off) == Status::kOk);
+  CHECK_EQ(p->states()[off / 16], SlotState::kCached);
   CHECK(p->free(off) == Status::kDoubleFree);
+  const int32_t back[1] = {static_cast<int32_t>(off)};
+  uint32_t bad_entry = 0;
+  REQUIRE(p->push_batch(back, 1, &bad_entry) == Status::kOk);
+  CHECK(p->free(off) == Status::kDoubleFree);
+  CHECK(p->verify(&bad) == Status::kOk);
   drop(p);
 }

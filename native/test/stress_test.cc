@@ -284,8 +284,6 @@ TEST(stress_threads_depot_and_slab) {
   po.capacity = 4096;
   PoolDepot* d = nullptr;
   REQUIRE(PoolDepot::create(po, PageSource::system(), &d) == Status::kOk);
-  uint32_t owner;
-  REQUIRE(d->open(&owner) == Status::kOk);
   SlabConfig sc;
   sc.max_bytes = 64 * MiB;
   SlabAllocator* s = nullptr;
@@ -373,7 +371,7 @@ TEST(stress_threads_depot_and_slab) {
   SlabStats ss;
   s->stats(&ss);
   CHECK_EQ(ss.live_count, 0u);
-  d->close(owner);
+  d->release();
   s->release();
   g_ops += n * kThreads;
   std::printf("stress: %llu operations (seed %u)\n", static_cast<unsigned long long>(g_ops.load()), seed());
