@@ -4,7 +4,7 @@
 // lists, nothing shared) measured the same way, so a loaded machine shows up
 // as a low control ratio rather than as a slow allocator.
 import { Worker } from 'node:worker_threads';
-import { compare } from './harness.mjs';
+import { QUICK, done, makeGroup, progress } from './harness.mjs';
 
 const script = new URL('./workers/shared-churn.mjs', import.meta.url);
 const LIVE = 1024;
@@ -33,11 +33,15 @@ function ask(w, ops, control) {
 }
 
 /**
- * Two groups: `allocator` (created by make(), shared) churned by 1 worker vs
- * 2 workers doing half each, and the same split on private JsFreeLists.
+ * Two groups from one measurement: `allocator` (created by make(), shared)
+ * churned by 1 worker vs 2 workers doing half each, and the same split on
+ * private JsFreeLists. The four are measured in the same rounds (the order
+ * rotating), with an untimed pause between rounds, so that the control sees
+ * the machine the allocator saw and a burst of other load on the 2 shared
+ * cores falls in a few rounds rather than in every round of one group.
  * `label` names the allocator in titles and rows.
  */
-export async function threadGroups(label, make, { ops = 2_000_000, rounds = 9 } = {}) {
+export async function threadGroups(label, make, { ops = 2_000_000, rounds = 15, warmup = 3, pauseMs = 250 } = {}) {
   const shared = make();
   const table = opTable();
   const descriptor = shared.share();
@@ -46,27 +50,49 @@ export async function threadGroups(label, make, { ops = 2_000_000, rounds = 9 } 
   }));
   const split = (n, control) => Promise.all([ask(workers[0], n >> 1, control), ask(workers[1], n - (n >> 1), control)]);
   const what = `free one of a live set of ${LIVE}, allocate one`;
-  const group = await compare(`Threads: one shared ${label}, the same churn split over 1 or 2 workers (${what})`, [
-    { name: `1 worker, shared ${label}`, run: (n) => ask(workers[0], n, false) },
-    { name: `2 workers, shared ${label}, half each`, run: (n) => split(n, false) },
-  ], {
-    ops, rounds, baseline: `1 worker, shared ${label}`,
-    note: 'Throughput; ratio = 2 workers over 1 (target >= 1.5x on this 2-core machine). Each worker has its own magazines; ' +
-      'frees of a shared allocator are a compare-and-swap on the slot state. Compare with the control group below.',
-    target: {
-      candidate: `2 workers, shared ${label}, half each`, vs: `1 worker, shared ${label}`, atLeast: 1.5,
-      label: `two workers sharing a ${label} at least 1.5x the throughput of one (on 2 shared cores)`,
-    },
-  });
-  const control = await compare(`Threads, control for ${label}: the same split on private pure-JS free lists (nothing shared)`, [
+  const one = `1 worker, shared ${label}`;
+  const two = `2 workers, shared ${label}, half each`;
+  const candidates = [
+    { name: one, run: (n) => ask(workers[0], n, false) },
+    { name: two, run: (n) => split(n, false) },
     { name: '1 worker, JsFreeList', peer: true, run: (n) => ask(workers[0], n, true) },
     { name: '2 workers, a JsFreeList each', peer: true, run: (n) => split(n, true) },
-  ], {
-    ops, rounds, baseline: '1 worker, JsFreeList',
-    note: 'What two threads gain on this machine right now: the ceiling for the ratio above (other processes share the 2 cores).',
-  });
+  ];
+  const n = QUICK ? Math.max(1, Math.floor(ops / 100)) : ops;
+  const total = QUICK ? 3 : rounds;
+  const started = Date.now();
+  const samples = candidates.map(() => []);
+  for (let r = 0; r < (QUICK ? 1 : warmup) + total; r++) {
+    for (let k = 0; k < candidates.length; k++) {
+      const i = (k + r) % candidates.length;
+      const t0 = process.hrtime.bigint();
+      await candidates[i].run(n);
+      if (r >= (QUICK ? 1 : warmup)) samples[i].push(Number(process.hrtime.bigint() - t0) / n);
+    }
+    progress(`Threads (${label}): round ${r + 1}`);
+    if (!QUICK) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
   for (const w of workers) w.postMessage('close');
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
+  await Promise.all(workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
   shared.destroy();
+  const entries = candidates.map((c, i) => ({ name: c.name, peer: c.peer, samples: samples[i] }));
+  const med = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+  const ceiling = med(samples[2]) / med(samples[3]);
+  const rest = `${total} rounds of ${n} ops, the four candidates of both groups interleaved, ${pauseMs} ms apart`;
+  const group = makeGroup(`Threads: one shared ${label}, the same churn split over 1 or 2 workers (${what})`, entries.slice(0, 2), {
+    ops: n, rounds: total, baseline: one,
+    note: 'Throughput; ratio = 2 workers over 1 (target >= 1.5x on this 2-core machine). Each worker has its own magazines; ' +
+      `frees of a shared allocator are a compare-and-swap on the slot state. Measured in the same rounds as the control group below (${rest}).`,
+    target: {
+      candidate: two, vs: one, atLeast: 1.5,
+      label: `two workers sharing a ${label} at least 1.5x the throughput of one (on 2 shared cores)`,
+      why: `in the same rounds, two private pure-JS free lists measured ${ceiling.toFixed(2)}x one: what the machine gave a second thread`,
+    },
+  });
+  const control = makeGroup(`Threads, control for ${label}: the same split on private pure-JS free lists (nothing shared)`, entries.slice(2), {
+    ops: n, rounds: total, baseline: '1 worker, JsFreeList',
+    note: 'What two threads gain on this machine right now, in the same rounds as the group above: the ceiling for its ratio (other processes share the 2 cores).',
+  });
+  done(`Threads (${label}) (${total} rounds x ${n} ops, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return [group, control];
 }
