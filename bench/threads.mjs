@@ -70,7 +70,10 @@ export async function threadGroups(label, make, { ops = 2_000_000, rounds = 15, 
       if (r >= (QUICK ? 1 : warmup)) samples[i].push(Number(process.hrtime.bigint() - t0) / n);
     }
     progress(`Threads (${label}): round ${r + 1}`);
-    if (!QUICK) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    if (!QUICK && pauseMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await split(n >> 2, true); // untimed: both cores busy again before the next timed run
+    }
   }
   for (const w of workers) w.postMessage('close');
   await Promise.all(workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
