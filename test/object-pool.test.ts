@@ -256,6 +256,21 @@ describe('ObjectPool slot sizes and alignments', () => {
     }
   });
 
+  // The hint changes where pages come from, never what the pool does.
+  it('works the same with hugePages: true, growable or not', () => {
+    for (const growable of [true, false]) {
+      const p = pool({ slotSize: 64, capacity: 40_000, hugePages: true, growable });
+      const hs = Array.from({ length: 40_000 }, () => p.allocHandle());
+      expect(new Set(hs).size).toBe(40_000);
+      expect(p.tryAllocHandle()).toBe(-1);
+      const bytes = new Uint8Array(p.buffer);
+      for (const h of hs) bytes[h + 63] = 0x5a;
+      for (const h of hs) p.freeHandle(h);
+      p.verify();
+      expect(p.live).toBe(0);
+    }
+  });
+
   it('aligns every slot to 1..4096', () => {
     for (let align = 1; align <= 4096; align *= 2) {
       for (const size of [1, 3, 7, 24, 100, 4096]) {
@@ -324,6 +339,7 @@ describe('ObjectPool misuse', () => {
     expectCode(() => new ObjectPool({ ...ok, align: 8192 }), 'ERR_OUT_OF_RANGE', RangeError);
     expectCode(() => new ObjectPool({ ...ok, preheat: 11 }), 'ERR_OUT_OF_RANGE', RangeError);
     expectCode(() => new ObjectPool({ ...ok, growable: 'no' as never }), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectCode(() => new ObjectPool({ ...ok, hugePages: 1 as never }), 'ERR_INVALID_ARG_TYPE', TypeError);
     expectCode(() => new ObjectPool({ ...ok, growable: false, preheat: 5 }), 'ERR_OUT_OF_RANGE', RangeError);
     expectCode(() => new ObjectPool({ ...ok, name: 5 as never }), 'ERR_INVALID_ARG_TYPE', TypeError);
     expectCode(() => new ObjectPool({ ...ok, debug: 'yes' as never }), 'ERR_INVALID_ARG_TYPE', TypeError);

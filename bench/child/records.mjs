@@ -135,10 +135,10 @@ async function make() {
       },
     };
   }
-  if (candidate === 'cursor' || candidate === 'cursor-gen') {
+  if (candidate === 'cursor' || candidate === 'cursor-gen' || candidate === 'cursor-huge') {
     const Rec = mod.layout({ id: 'u32', score: 'f64', hits: 'u32', name: 'utf8[40]' });
     if (Rec.size !== 64) throw new Error(`layout size ${Rec.size}`);
-    const pool = new mod.ObjectPool({ layout: Rec, capacity: N, generational: candidate === 'cursor-gen' });
+    const pool = new mod.ObjectPool({ layout: Rec, capacity: N, generational: candidate === 'cursor-gen', hugePages: candidate === 'cursor-huge' });
     const p = pool.record();
     return {
       build() {

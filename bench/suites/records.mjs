@@ -20,6 +20,7 @@ const DATAVIEW = 'ObjectPool + hand-written DataView';
 const TYPED = 'ObjectPool + hand-written Float64Array/Uint32Array';
 const CURSOR = 'ObjectPool + layout cursor (at() checked)';
 const CURSOR_GEN = 'ObjectPool generational + layout cursor';
+const CURSOR_HUGE = 'ObjectPool hugePages + layout cursor';
 const CANDIDATES = [
   { key: 'buffers', name: BUFFERS, peer: true },
   { key: 'objects', name: OBJECTS, peer: true },
@@ -28,6 +29,7 @@ const CANDIDATES = [
   { key: 'typed', name: TYPED, peer: false },
   { key: 'cursor', name: CURSOR, peer: false },
   { key: 'cursor-gen', name: CURSOR_GEN, peer: false },
+  { key: 'cursor-huge', name: CURSOR_HUGE, peer: false },
 ];
 
 function runOnce(key, count) {
@@ -121,6 +123,8 @@ export default async function records({ quick }) {
     [`${label} records built and updated through a cursor vs one big Buffer + offsets`, 'cursor', 'bigbuffer', (x) => x.totalMs, 1.2],
     ['the same, hand-written typed-array code over the pool (no check) vs one big Buffer + offsets', 'typed', 'bigbuffer', (x) => x.totalMs, undefined],
     ['field access through a generational cursor vs hand-written typed-array code', 'cursor-gen', 'typed', (x) => x.accessMs, undefined],
+    [`${label} records built through a cursor over a pool with hugePages: true vs Buffer.alloc(64) per record`, 'cursor-huge', 'buffers', (x) => x.buildMs, undefined],
+    ['field access through a cursor over a pool with hugePages: true vs hand-written typed-array code (4 KiB pages)', 'cursor-huge', 'typed', (x) => x.accessMs, undefined],
   ]) {
     const r = times(key, vs, pick);
     const bound = atMost === undefined ? '' : ` (target at most ${atMost}x: ${r === null ? 'not measured' : r <= atMost ? 'met' : 'not met'})`;

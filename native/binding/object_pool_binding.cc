@@ -48,11 +48,12 @@ Napi::Value Attach(Napi::Env env, PoolDepot* depot, std::string name) {
   return PoolAttachment::Wrap(env, depot, std::move(name), caps, PoolDepot::kMagazineStride);
 }
 
-// poolCreate(slotSize, align, capacity, growable, preheat, poison, name) -> handle
+// poolCreate(slotSize, align, capacity, growable, preheat, poison, name, hugePages) -> handle
 Napi::Value Create(const Napi::CallbackInfo& info) {
   ObjectPoolOptions o;
   if (!ArgU32(info, 0, &o.slot_size) || !ArgU32(info, 1, &o.align) || !ArgU32(info, 2, &o.capacity) ||
-      !ArgBool(info, 3, &o.growable) || !ArgU32(info, 4, &o.preheat) || !ArgBool(info, 5, &o.poison))
+      !ArgBool(info, 3, &o.growable) || !ArgU32(info, 4, &o.preheat) || !ArgBool(info, 5, &o.poison) ||
+      !ArgBool(info, 7, &o.huge_pages))
     return info.Env().Undefined();
   const std::string name = ArgName(info, 6);
   PoolDepot* depot = nullptr;

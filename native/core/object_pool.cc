@@ -38,6 +38,7 @@ Status ObjectPool::create(const ObjectPoolOptions& o, PageSource& source, Object
     states->release();
     return Status::kOsFailure;
   }
+  if (o.huge_pages) source.advise_huge_pages(data->base(), data->size());  // a hint: refused is fine
   // growable: false commits every slot now; otherwise whole chunks that hold
   // the preheated slots. Preheated pages are touched so they never fault later.
   states->add_committed(static_cast<ptrdiff_t>(pool->state_bytes(0)));

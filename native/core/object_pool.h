@@ -39,6 +39,7 @@ struct ObjectPoolOptions {
   bool growable = true;    ///< false: every slot committed and prefaulted at creation
   uint32_t preheat = 0;    ///< slots whose pages are committed and prefaulted at creation
   bool poison = false;     ///< debug: 0xDF on free, checked on reuse; 0xD0 when handed out
+  bool huge_pages = false; ///< ask the OS for huge pages under the slots (a hint)
 };
 
 struct ObjectPoolStats {

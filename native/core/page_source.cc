@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdint>
+
 namespace offheap {
 namespace {
 
@@ -43,6 +45,20 @@ class MmapPageSource final : public PageSource {
 };
 
 }  // namespace
+
+bool PageSource::advise_huge_pages(void* addr, size_t bytes) noexcept {
+#ifdef MADV_HUGEPAGE
+  // Whole pages only: a host's range need not start on a page.
+  const uintptr_t page = page_size();
+  const uintptr_t start = (reinterpret_cast<uintptr_t>(addr) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(addr) + bytes) & ~(page - 1);
+  return end > start && madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE) == 0;
+#else
+  (void)addr;
+  (void)bytes;
+  return false;
+#endif
+}
 
 PageSource& PageSource::system() noexcept {
   static MmapPageSource source;

@@ -25,6 +25,12 @@ class PageSource {
   /// Unmaps a range returned by reserve(). Returns false when refused.
   virtual bool release(void* addr, size_t bytes) noexcept = 0;
 
+  /// Asks the OS to back the whole pages inside [addr, addr+bytes) with huge
+  /// pages where it can (Linux: MADV_HUGEPAGE, honoured when transparent
+  /// huge pages are enabled for madvised memory). A hint: false when the OS
+  /// refused it, and nothing else changes either way.
+  virtual bool advise_huge_pages(void* addr, size_t bytes) noexcept;
+
   /// True when the ranges come from the host runtime (memory a JavaScript
   /// engine allocated, see DESIGN.md section 11) rather than from mmap: they
   /// need not start on a page boundary, only whole pages inside them can be

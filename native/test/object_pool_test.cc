@@ -1,8 +1,11 @@
 // Tests of the ObjectPool core: union slots, bounds-checked links, the state
 // table, growth, batches for magazines, poisoning, verify and failure paths.
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "../core/divisor.h"
@@ -376,4 +379,60 @@ TEST(pool_free_refusals_follow_the_state_table) {
   CHECK(p->free(off) == Status::kDoubleFree);
   CHECK(p->verify(&bad) == Status::kOk);
   drop(p);
+}
+
+namespace {
+
+/// The VmFlags of the mapping holding `addr` (/proc/self/smaps), "" when not found.
+std::string vm_flags_of(const void* addr) {
+  std::FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (f == nullptr) return "";
+  char line[512];
+  bool inside = false;
+  std::string flags;
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long lo, hi;
+    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && std::strchr(line, ':') != nullptr && line[0] != 'V') {
+      inside = a >= lo && a < hi;
+    } else if (inside && std::strncmp(line, "VmFlags:", 8) == 0) {
+      flags = line + 8;
+      break;
+    }
+  }
+  std::fclose(f);
+  return flags;
+}
+
+/// True when the kernel honours MADV_HUGEPAGE (transparent huge pages not "never").
+bool thp_madvise_honoured() {
+  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f == nullptr) return false;
+  char line[128] = {};
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  return read && std::strstr(line, "[never]") == nullptr;
+}
+
+}  // namespace
+
+// huge_pages is a hint on the slots' mapping (VmFlags "hg"), and changes
+// nothing else: the same slots, the same checks.
+TEST(pool_huge_pages_hint) {
+  ObjectPoolOptions o;
+  o.slot_size = 64;
+  o.capacity = 1u << 16;
+  o.huge_pages = true;
+  ObjectPool* p = nullptr;
+  REQUIRE(ObjectPool::create(o, PageSource::system(), &p) == Status::kOk);
+  if (thp_madvise_honoured()) CHECK(vm_flags_of(p->region()->base()).find(" hg") != std::string::npos);
+  ObjectPool* plain = make(64, 1u << 16);
+  REQUIRE(plain != nullptr);
+  CHECK(vm_flags_of(plain->region()->base()).find(" hg") == std::string::npos);
+  uint32_t off, bad;
+  for (int i = 0; i < 1000; ++i) REQUIRE(p->alloc(&off) == Status::kOk);
+  CHECK(p->free(off) == Status::kOk);
+  CHECK(p->verify(&bad) == Status::kOk);
+  drop(p);
+  drop(plain);
 }
