@@ -18,7 +18,7 @@
 export const STRIDE = 64;
 export const STRIDE_MASK = STRIDE - 1;
 /** Words of an ObjectPool's one magazine (native/core/pool_depot.h kMagazineStride). */
-export const POOL_STRIDE = 256;
+export const POOL_STRIDE = 512;
 export const POOL_STRIDE_MASK = POOL_STRIDE - 1;
 
 /** Float64 counters after the words: handles refilled, fast-path frees, handles drained. */

@@ -256,6 +256,18 @@ describe('ObjectPool slot sizes and alignments', () => {
     }
   });
 
+  // Two threads served batches in turn must not share a cache line of state
+  // bytes (64 per line): a batch is 128 fresh slots, carved from slot 0 on.
+  it('refills a magazine 128 slots at a time, whole cache lines of the state table', () => {
+    const p = pool({ slotSize: 16, capacity: 1 << 16 });
+    const first = Array.from({ length: 128 }, () => p.allocHandle());
+    expect(p.stats().cachedSlots).toBe(0);
+    expect(Math.min(...first)).toBe(0);
+    expect(Math.max(...first)).toBe(127 * 16);
+    p.allocHandle();
+    expect(p.stats().cachedSlots).toBe(127); // the next batch, slots 128 .. 255
+  });
+
   // The hint changes where pages come from, never what the pool does.
   it('works the same with hugePages: true, growable or not', () => {
     for (const growable of [true, false]) {

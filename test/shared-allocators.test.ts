@@ -12,6 +12,7 @@ import { ObjectPool } from '../lib/object-pool';
 import { SlabAllocator } from '../lib/slab';
 import { OffheapError } from '../lib/errors';
 import { native } from '../lib/native';
+import { POOL_STRIDE_MASK, STRIDE_MASK } from '../lib/magazine-block';
 import { expectCode } from './helpers';
 import { workerLib } from './worker-lib';
 
@@ -236,7 +237,7 @@ for (const kind of KINDS) {
       a.freeHandle(kind.alloc(a));
       // Both allocators keep their magazines in a native block (class ids from 1).
       const blk = (a as unknown as { blk_: Int32Array }).blk_;
-      const mask = a instanceof ObjectPool ? 255 : 63;
+      const mask = a instanceof ObjectPool ? POOL_STRIDE_MASK : STRIDE_MASK;
       let k = 1;
       while ((blk[k] & mask) === 0) k++;
       blk[blk[k] - 1] = kept;

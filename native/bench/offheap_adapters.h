@@ -8,8 +8,8 @@
 //                                   compiler (what ad-hoc callers pay)
 //   offheap ObjectPool              the core ObjectPool::alloc / free (one owner)
 //   offheap ObjectPool + magazines  a PoolDepot shared by the process and, per
-//                                   thread, a magazine block of 254 offsets
-//                                   refilled / drained by 127 (the JavaScript
+//                                   thread, a magazine block of 256 offsets
+//                                   refilled / drained by 128 (the JavaScript
 //                                   fast path of lib/object-pool.ts, with its
 //                                   state-byte guards, step for step)
 //   offheap ObjectPool, locked per op  the same depot one slot at a time under
@@ -140,7 +140,7 @@ inline offheap::PoolDepot* shared_depot(const Shape& s) {
 }
 
 /// A thread's view of a shared ObjectPool: its magazine block (one class,
-/// stride 256), attached to the depot. alloc: pop the block (refill half of
+/// stride 512), attached to the depot. alloc: pop the block (refill half of
 /// it from the depot when empty), mark the slot live. free: check the offset
 /// and that the slot is live (CAS live -> cached, as lib/object-pool.ts does
 /// for a shared pool), push (when full, drain half and free in one call).

@@ -30,15 +30,18 @@ struct PoolDepotStats {
 class PoolDepot final : public Depot, public SharedDepot<PoolDepot, 0x504F4F4C /* POOL */> {
  public:
   /// Words per magazine in a block: a pool's magazine is larger than a
-  /// slab class's (one class, so one magazine per thread).
-  static constexpr uint32_t kMagazineStride = 256;
+  /// slab class's (one class, so one magazine per thread), and below the
+  /// stride (a top at a multiple of it means empty).
+  static constexpr uint32_t kMagazineStride = 512;
 
-  /// Magazine size for a pool of `capacity` slots: 254 for large pools (a
-  /// native call costs ~250 ns, so a batch of 127 makes it ~2 ns per
+  /// Magazine size for a pool of `capacity` slots: 256 for large pools (a
+  /// native call costs ~250 ns, so a batch of 128 makes it ~2 ns per
   /// operation), less for small ones, so that a thread never caches more
-  /// than 1/16 of a pool.
+  /// than 1/16 of a pool. A batch of 128 fresh slots fills whole cache lines
+  /// of the state table (64 bytes per line, carved from 0 on), so two threads
+  /// served batches in turn never compare-and-swap bytes of one line.
   static constexpr uint32_t magazine_capacity(uint32_t capacity) noexcept {
-    return std::max<uint32_t>(2, std::min<uint32_t>(kMagazineStride - 2, capacity >> 4) & ~1u);
+    return std::max<uint32_t>(2, std::min<uint32_t>(256, capacity >> 4) & ~1u);
   }
 
   /// A new pool with one reference (for the first attachment to own).
