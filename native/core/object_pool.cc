@@ -6,8 +6,9 @@
 namespace offheap {
 namespace {
 
-/// Touches one byte per page of [p, p+bytes) so the pages are committed now.
-void prefault(uint8_t* p, size_t bytes) noexcept {
+/// Touches a byte per page of [p, p+bytes), a range nothing was handed out
+/// from yet, so its pages are committed now.
+void touch_pages(uint8_t* p, size_t bytes) noexcept {
   const size_t page = PageSource::page_size();
   for (size_t off = 0; off < bytes; off += page) reinterpret_cast<volatile uint8_t*>(p)[off] = 0;
 }
@@ -40,13 +41,14 @@ Status ObjectPool::create(const ObjectPoolOptions& o, PageSource& source, Object
   }
   if (o.huge_pages) source.advise_huge_pages(data->base(), data->size());  // a hint: refused is fine
   // growable: false commits every slot now; otherwise whole chunks that hold
-  // the preheated slots. Preheated pages are touched so they never fault later.
-  states->add_committed(static_cast<ptrdiff_t>(pool->state_bytes(0)));
+  // the preheated slots. Their pages are faulted in so they never fault
+  // later: by commit_to() where the OS can, else a byte per page is touched.
   const uint32_t prefaulted = o.growable ? o.preheat : o.capacity;
   const uint32_t chunks = (prefaulted + pool->chunk_slots_ - 1) / pool->chunk_slots_;
-  pool->commit_to(static_cast<uint32_t>(std::min<uint64_t>(o.capacity, uint64_t{chunks} * pool->chunk_slots_)));
-  prefault(data->base(), static_cast<size_t>(prefaulted) * slot);
-  prefault(states->base(), prefaulted);
+  if (!pool->commit_to(static_cast<uint32_t>(std::min<uint64_t>(o.capacity, uint64_t{chunks} * pool->chunk_slots_)))) {
+    touch_pages(data->base(), static_cast<size_t>(prefaulted) * slot);
+    touch_pages(states->base(), prefaulted);
+  }
   *out = pool;
   return Status::kOk;
 }
@@ -90,11 +92,11 @@ size_t ObjectPool::state_bytes(uint32_t slots) const noexcept {
   return std::min(states_region_->size(), align_up(slots, PageSource::page_size()));
 }
 
-void ObjectPool::commit_to(uint32_t slots) noexcept {
+bool ObjectPool::commit_to(uint32_t slots) noexcept {
   const uint32_t old = committed_slots_;
-  data_->add_committed(static_cast<ptrdiff_t>(data_bytes(slots) - data_bytes(old)));
-  states_region_->add_committed(static_cast<ptrdiff_t>(state_bytes(slots) - state_bytes(old)));
   committed_slots_ = slots;
+  const bool data = data_->commit(data_bytes(old), data_bytes(slots));
+  return states_region_->commit(state_bytes(old), state_bytes(slots)) && data;
 }
 
 bool ObjectPool::grow() noexcept {

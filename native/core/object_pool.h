@@ -175,8 +175,9 @@ class ObjectPool {
   Status carve(uint32_t* index) noexcept;
   /// Commits one more chunk of slots; false when the pool may not grow.
   bool grow() noexcept;
-  /// Accounts the pages of the first `slots` slots (and their states) as committed.
-  void commit_to(uint32_t slots) noexcept;
+  /// Commits the pages of the first `slots` slots and their states (a
+  /// growth: Region::commit). False when the OS refused to fault them in now.
+  bool commit_to(uint32_t slots) noexcept;
   /// Committed bytes of the slots and of the state table for `slots` slots.
   size_t data_bytes(uint32_t slots) const noexcept;
   size_t state_bytes(uint32_t slots) const noexcept;

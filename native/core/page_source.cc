@@ -21,6 +21,29 @@ bool take_fault(std::atomic<int>& plan) noexcept {
   return n > 0;
 }
 
+#ifdef MADV_HUGEPAGE
+constexpr int kAdviseHugePage = MADV_HUGEPAGE;
+#else
+constexpr int kAdviseHugePage = -1;  // no such advice here
+#endif
+#ifdef __linux__
+// Linux 5.14's value, for C libraries whose headers predate it; an older
+// kernel answers EINVAL.
+constexpr int kAdvisePopulateWrite = 23;
+#ifdef MADV_POPULATE_WRITE
+static_assert(MADV_POPULATE_WRITE == kAdvisePopulateWrite, "Linux's MADV_POPULATE_WRITE");
+#endif
+#else
+constexpr int kAdvisePopulateWrite = -1;
+#endif
+
+// madvise over the whole pages inside [addr, addr+bytes) (a host's range
+// need not start on a page); false when there are none or it was refused.
+bool advise_whole_pages(void* addr, size_t bytes, int advice) noexcept {
+  const PageSource::Pages pages = PageSource::whole_pages(addr, bytes);
+  return advice >= 0 && !pages.empty() && madvise(pages.start(), pages.bytes(), advice) == 0;
+}
+
 class MmapPageSource final : public PageSource {
  public:
   void* reserve(size_t bytes) noexcept override {
@@ -46,18 +69,18 @@ class MmapPageSource final : public PageSource {
 
 }  // namespace
 
-bool PageSource::advise_huge_pages(void* addr, size_t bytes) noexcept {
-#ifdef MADV_HUGEPAGE
-  // Whole pages only: a host's range need not start on a page.
+PageSource::Pages PageSource::whole_pages(const void* addr, size_t bytes) noexcept {
   const uintptr_t page = page_size();
-  const uintptr_t start = (reinterpret_cast<uintptr_t>(addr) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(addr) + bytes) & ~(page - 1);
-  return end > start && madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE) == 0;
-#else
-  (void)addr;
-  (void)bytes;
-  return false;
-#endif
+  const uintptr_t start = reinterpret_cast<uintptr_t>(addr);
+  return Pages{(start + page - 1) & ~(page - 1), (start + bytes) & ~(page - 1)};
+}
+
+bool PageSource::advise_huge_pages(void* addr, size_t bytes) noexcept {
+  return advise_whole_pages(addr, bytes, kAdviseHugePage);
+}
+
+bool PageSource::populate(void* addr, size_t bytes) noexcept {
+  return advise_whole_pages(addr, bytes, kAdvisePopulateWrite);
 }
 
 PageSource& PageSource::system() noexcept {

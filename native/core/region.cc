@@ -24,12 +24,9 @@ Status Region::create(size_t max_bytes, PageSource& source, Region** out) noexce
 Status Region::decommit(size_t offset, size_t bytes) noexcept {
   if (!contains(offset, bytes)) return Status::kInvalidArgument;
   // Whole pages by address: a host-owned range need not start on a page.
-  const size_t page = PageSource::page_size();
-  const uintptr_t start = reinterpret_cast<uintptr_t>(base_) + offset;
-  const uintptr_t first = align_up(start, page);
-  const uintptr_t last = (start + bytes) & ~uintptr_t{page - 1};
-  if (last <= first) return Status::kOk;
-  return source_.decommit(reinterpret_cast<void*>(first), last - first) ? Status::kOk : Status::kOsFailure;
+  const PageSource::Pages pages = PageSource::whole_pages(base_ + offset, bytes);
+  if (pages.empty()) return Status::kOk;
+  return source_.decommit(pages.start(), pages.bytes()) ? Status::kOk : Status::kOsFailure;
 }
 
 void Region::destroy() noexcept {
@@ -39,11 +36,14 @@ void Region::destroy() noexcept {
   // A host-owned range need not start or end on a page: nothing in it is live
   // any more, so zero the partial pages decommit() leaves, and old views read
   // zeros everywhere.
-  const size_t page = PageSource::page_size();
+  const PageSource::Pages pages = PageSource::whole_pages(base_, size_);
   const uintptr_t start = reinterpret_cast<uintptr_t>(base_), end = start + size_;
-  const uintptr_t first = std::min(align_up(start, page), end), last = std::max(end & ~uintptr_t{page - 1}, first);
-  std::memset(base_, 0, first - start);
-  std::memset(reinterpret_cast<void*>(last), 0, end - last);
+  if (pages.empty()) {
+    std::memset(base_, 0, size_);
+  } else {
+    std::memset(base_, 0, pages.first - start);
+    std::memset(reinterpret_cast<void*>(pages.last), 0, end - pages.last);
+  }
   committed_.store(0, std::memory_order_relaxed);
 }
 

@@ -44,6 +44,16 @@ class Region {
     committed_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
   }
 
+  /// Accounts [from, to) (from <= to, inside the region) as committed and
+  /// faults its pages in now (PageSource::populate), so the allocator that
+  /// is about to hand them out pays one call rather than a trap per page.
+  /// False when the OS refused the populate: the pages then fault in when
+  /// first written.
+  bool commit(size_t from, size_t to) noexcept {
+    add_committed(static_cast<ptrdiff_t>(to - from));
+    return to == from || source_.populate(base_ + from, to - from);
+  }
+
   /// Returns the whole pages inside [offset, offset+bytes) to the OS; partial
   /// pages at either end are kept. Accounting is the caller's. Returns
   /// kInvalidArgument outside the region, kOsFailure when refused.

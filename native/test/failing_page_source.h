@@ -1,5 +1,5 @@
 // A PageSource for fault injection: forwards to the system source until told
-// to refuse reserve, decommit or release calls.
+// to refuse reserve, decommit, populate or release calls.
 #pragma once
 
 #include "../core/page_source.h"
@@ -11,7 +11,8 @@ class FailingPageSource final : public PageSource {
   bool fail_reserve = false;
   bool fail_decommit = false;
   bool fail_release = false;
-  int reserves = 0, decommits = 0, releases = 0;
+  bool fail_populate = false;
+  int reserves = 0, decommits = 0, releases = 0, populates = 0;
 
   void* reserve(size_t bytes) noexcept override {
     ++reserves;
@@ -20,6 +21,10 @@ class FailingPageSource final : public PageSource {
   bool decommit(void* addr, size_t bytes) noexcept override {
     ++decommits;
     return !fail_decommit && PageSource::system().decommit(addr, bytes);
+  }
+  bool populate(void* addr, size_t bytes) noexcept override {
+    ++populates;
+    return !fail_populate && PageSource::populate(addr, bytes);
   }
   bool release(void* addr, size_t bytes) noexcept override {
     ++releases;

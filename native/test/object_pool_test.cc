@@ -14,6 +14,7 @@
 #include "../core/guards.h"
 #include "../core/object_pool.h"
 #include "failing_page_source.h"
+#include "pages.h"
 #include "test.h"
 
 using namespace offheap;
@@ -439,4 +440,37 @@ TEST(pool_huge_pages_hint) {
   CHECK(p->verify(&bad) == Status::kOk);
   drop(p);
   drop(plain);
+}
+
+// A growth faults in its chunk's pages in one call, and only those: the
+// first allocation makes the first 64 KiB of slots resident and no more.
+TEST(pool_growth_faults_in_one_chunk) {
+  ObjectPool* p = make(64, 1u << 16);
+  REQUIRE(p != nullptr);
+  const uint8_t* base = p->region()->base();
+  const size_t chunk = ObjectPool::kChunkBytes, page = PageSource::page_size();
+  CHECK_EQ(test::resident_pages(base, size_t{1} << 22), size_t{0});
+  uint32_t off;
+  REQUIRE(p->alloc(&off) == Status::kOk);
+  if (test::populate_visible()) CHECK_EQ(test::resident_pages(base, chunk), chunk / page);
+  CHECK_EQ(test::resident_pages(base + chunk, chunk), size_t{0});
+  CHECK_EQ(p->stats().committed_bytes, chunk + page);  // the chunk and its states' page
+  drop(p);
+}
+
+// Preheated slots never fault later, also where the OS refuses to populate:
+// their pages are then touched at creation.
+TEST(pool_preheat_without_populate_touches_pages) {
+  test::FailingPageSource src;
+  src.fail_populate = true;
+  ObjectPoolOptions o;
+  o.slot_size = 64;
+  o.capacity = 1u << 16;
+  o.preheat = 1000;
+  ObjectPool* p = nullptr;
+  REQUIRE(ObjectPool::create(o, src, &p) == Status::kOk);
+  CHECK(src.populates >= 1);
+  const size_t page = PageSource::page_size();
+  CHECK(test::resident_pages(p->region()->base(), 1000 * 64) == (1000 * 64 + page - 1) / page);
+  drop(p);
 }

@@ -3,33 +3,20 @@
 #include <cstring>
 #include <fstream>
 #include <string>
-#include <vector>
-
-#include <sys/mman.h>
 
 #include "../core/region.h"
 #include "failing_page_source.h"
+#include "pages.h"
 #include "test.h"
 
 using namespace offheap;
+using test::resident_pages;
 
 static size_t rss_bytes() {
   std::ifstream f("/proc/self/statm");
   size_t pages = 0, resident = 0;
   f >> pages >> resident;
   return resident * PageSource::page_size();
-}
-
-// Resident pages of [p, p+bytes), as mincore() sees them. Unlike the process's
-// RSS this counts only the range itself (under qemu-user the emulator's own
-// page tables for a reservation show up in /proc/self/statm).
-static size_t resident_pages(const void* p, size_t bytes) {
-  const size_t page = PageSource::page_size();
-  std::vector<unsigned char> vec((bytes + page - 1) / page);
-  if (mincore(const_cast<void*>(p), bytes, vec.data()) != 0) return SIZE_MAX;
-  size_t n = 0;
-  for (unsigned char v : vec) n += v & 1;
-  return n;
 }
 
 // Reserving is free: 1 GiB of address space has no resident page.
@@ -98,6 +85,42 @@ TEST(region_decommit_failure_is_a_status) {
   CHECK(r->decommit(0, 1 << 20) == Status::kOsFailure);
   r->base()[0] = 1;
   CHECK_EQ(r->base()[0], 1);
+  r->release();
+}
+
+// commit() accounts the range and faults its whole pages in, keeping their
+// bytes; the partial page at the end and the pages after it stay as they were.
+TEST(region_commit_faults_in_whole_pages) {
+  Region* r = nullptr;
+  REQUIRE(Region::create(1 << 20, PageSource::system(), &r) == Status::kOk);
+  const size_t page = PageSource::page_size();
+  r->base()[page + 5] = 9;  // page 1 holds a byte already
+  const bool populated = r->commit(page, 4 * page + 100);
+  CHECK_EQ(r->committed(), 3 * page + 100);
+  CHECK_EQ(r->base()[page + 5], 9);
+  if (test::populate_visible()) {
+    CHECK(populated);
+    CHECK_EQ(resident_pages(r->base() + page, 3 * page), size_t{3});
+  }
+  CHECK_EQ(resident_pages(r->base() + 4 * page, 8 * page), size_t{0});
+  CHECK(r->commit(5 * page, 5 * page));  // nothing to fault in
+  CHECK_EQ(r->committed(), 3 * page + 100);
+  r->release();
+}
+
+// A refused populate is an answer, not a failure: the range is accounted and
+// its pages fault in when written, as without it.
+TEST(region_commit_refused_populate_still_accounts) {
+  test::FailingPageSource src;
+  Region* r = nullptr;
+  REQUIRE(Region::create(1 << 20, src, &r) == Status::kOk);
+  src.fail_populate = true;
+  CHECK(!r->commit(0, 1 << 16));
+  CHECK_EQ(src.populates, 1);
+  CHECK_EQ(r->committed(), size_t{1} << 16);
+  CHECK_EQ(resident_pages(r->base(), 1 << 16), size_t{0});
+  r->base()[100] = 1;
+  CHECK_EQ(r->base()[100], 1);
   r->release();
 }
 
