@@ -555,6 +555,22 @@ function writeUtf8(u8: Uint8Array, buf: Buffer, at: number, n: number, value: un
     throw outOfRange(name, `a string of at most ${n} UTF-8 bytes`, `a string of ${Buffer.byteLength(value, 'utf8')} bytes`);
   }
   if (value.includes('\0')) throw invalidValue(name, 'must not contain U+0000 (a utf8[n] field ends at its first zero byte)', value);
-  const written = buf.write(value, at, n, 'utf8');
-  for (let i = at + written; i < at + n; i++) u8[i] = 0;
+  // ASCII, the common case, without a native call: a store per character.
+  // The first other character hands the whole string to the UTF-8 encoder,
+  // which writes it again from the start (the checks above make both fit).
+  // So does a cursor that points nowhere (at < 0): the encoder refuses it
+  // with a RangeError, and nothing below runs with a negative index.
+  const len = value.length;
+  let written = -1;
+  if (at >= 0) {
+    let i = 0;
+    for (; i < len; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0x7f) break;
+      u8[at + i] = c;
+    }
+    if (i === len) written = len;
+  }
+  if (written < 0) written = buf.write(value, at, n, 'utf8');
+  u8.fill(0, at + written, at + n);
 }

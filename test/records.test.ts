@@ -144,6 +144,43 @@ describe('cursors', () => {
     pool.destroy();
   });
 
+  it('utf8[n]: ASCII, and strings that turn non-ASCII midway, write only their own field', () => {
+    const L = layout({ a: 'u8', s: 'utf8[12]', b: 'u8' });
+    const pool = new ObjectPool({ layout: L, capacity: 4 });
+    const h1 = pool.allocHandle();
+    const h2 = pool.allocHandle();
+    const bytes = new Uint8Array(pool.buffer);
+    bytes.fill(0x5a, h1, h1 + L.size);
+    bytes.fill(0x5a, h2, h2 + L.size);
+    const c = pool.record().at(h1);
+    const field = () => Array.from(bytes.subarray(h1 + L.offsetOf('s'), h1 + L.offsetOf('s') + 12));
+    for (const [value, utf8] of [['hello', 'hello'], ['abc\u20acd', 'abc€d'], ['x', 'x'], ['caf\u00e9 ok', 'café ok'], ['twelve bytes', 'twelve bytes'], ['', '']]) {
+      c.s = value;
+      expect(c.s).toBe(utf8);
+      const encoded = Array.from(Buffer.from(value, 'utf8'));
+      expect(field()).toEqual([...encoded, ...new Array(12 - encoded.length).fill(0)]);
+      expect(bytes[h1 + L.offsetOf('a')]).toBe(0x5a);
+      expect(bytes[h1 + L.offsetOf('b')]).toBe(0x5a);
+      expect(bytes.subarray(h2, h2 + L.size).every((x) => x === 0x5a)).toBe(true);
+    }
+    pool.destroy();
+  });
+
+  it('an unpositioned cursor\'s utf8 write is a RangeError that touches no byte, even in a 2 GiB pool', () => {
+    // A negative index must never reach a typed-array method that counts it from the end.
+    const L = layout({ s: 'utf8[24]', pad: 'u8[40]' });
+    const pool = new ObjectPool({ layout: L, capacity: 2 ** 25 }); // 2 GiB reserved, nothing committed
+    const bytes = new Uint8Array(pool.buffer);
+    expect(bytes.length).toBe(2 ** 31);
+    const probe = 2 ** 30;
+    bytes.fill(0x77, probe - 64, probe + 64);
+    const c = pool.record();
+    expect(() => { c.s = 'x'; }).toThrow(RangeError);
+    expect(() => { c.s = '\u20ac'; }).toThrow(RangeError);
+    expect(bytes.subarray(probe - 64, probe + 64).every((x) => x === 0x77)).toBe(true);
+    pool.destroy();
+  });
+
   it('T[n] reads as a typed-array view of the record; assignment copies exactly n elements', () => {
     const L = layout({ v: 'i32[3]', b: 'bool[2]', q: 'u64[2]' });
     const pool = new ObjectPool({ layout: L, capacity: 4 });
