@@ -6,11 +6,15 @@
 namespace offheap {
 namespace {
 
-/// Touches a byte per page of [p, p+bytes), a range nothing was handed out
-/// from yet, so its pages are committed now.
+/// Touches a byte in every page [p, p+bytes) reaches (p need not start a
+/// page), a range nothing was handed out from yet, so its pages are
+/// committed now.
 void touch_pages(uint8_t* p, size_t bytes) noexcept {
+  if (bytes == 0) return;
   const size_t page = PageSource::page_size();
-  for (size_t off = 0; off < bytes; off += page) reinterpret_cast<volatile uint8_t*>(p)[off] = 0;
+  auto* bytes_of = reinterpret_cast<volatile uint8_t*>(p);
+  for (size_t off = 0; off < bytes; off += page) bytes_of[off] = 0;
+  bytes_of[bytes - 1] = 0;
 }
 
 }  // namespace
@@ -43,9 +47,12 @@ Status ObjectPool::create(const ObjectPoolOptions& o, PageSource& source, Object
   // growable: false commits every slot now; otherwise whole chunks that hold
   // the preheated slots. Their pages are faulted in so they never fault
   // later: by commit_to() where the OS can, else a byte per page is touched.
+  // A host's range need not start or end on a page, and populate covers
+  // whole pages only: there the partial pages at its ends are touched too.
   const uint32_t prefaulted = o.growable ? o.preheat : o.capacity;
   const uint32_t chunks = (prefaulted + pool->chunk_slots_ - 1) / pool->chunk_slots_;
-  if (!pool->commit_to(static_cast<uint32_t>(std::min<uint64_t>(o.capacity, uint64_t{chunks} * pool->chunk_slots_)))) {
+  if (!pool->commit_to(static_cast<uint32_t>(std::min<uint64_t>(o.capacity, uint64_t{chunks} * pool->chunk_slots_))) ||
+      source.host_owned()) {
     touch_pages(data->base(), static_cast<size_t>(prefaulted) * slot);
     touch_pages(states->base(), prefaulted);
   }

@@ -474,3 +474,48 @@ TEST(pool_preheat_without_populate_touches_pages) {
   CHECK(test::resident_pages(p->region()->base(), 1000 * 64) == (1000 * 64 + page - 1) / page);
   drop(p);
 }
+
+namespace {
+
+/// A host-owned source (as the v8 backing is): ranges that start 100 bytes
+/// into a fresh mapping, so neither end of a region falls on a page.
+class UnalignedHostSource final : public PageSource {
+ public:
+  static constexpr size_t kSkew = 100;
+  void* reserve(size_t bytes) noexcept override {
+    void* m = mmap(nullptr, mapped(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return m == MAP_FAILED ? nullptr : static_cast<uint8_t*>(m) + kSkew;
+  }
+  bool decommit(void* addr, size_t bytes) noexcept override {
+    return bytes == 0 || madvise(addr, bytes, MADV_DONTNEED) == 0;
+  }
+  bool release(void* addr, size_t bytes) noexcept override {
+    return munmap(static_cast<uint8_t*>(addr) - kSkew, mapped(bytes)) == 0;
+  }
+  bool host_owned() const noexcept override { return true; }
+
+ private:
+  static size_t mapped(size_t bytes) noexcept { return bytes + 2 * page_size(); }
+};
+
+}  // namespace
+
+// Preheated slots never fault later on a host's range too: the partial
+// pages at its ends, which populate leaves out, are touched.
+TEST(pool_preheat_on_an_unaligned_host_range_faults_every_page) {
+  UnalignedHostSource src;
+  ObjectPoolOptions o;
+  o.slot_size = 64;
+  o.capacity = 16384;
+  o.preheat = 10000;  // the states' range, too, holds whole pages to populate
+  ObjectPool* p = nullptr;
+  REQUIRE(ObjectPool::create(o, src, &p) == Status::kOk);
+  const size_t page = PageSource::page_size();
+  const uint8_t* first = p->region()->base();
+  REQUIRE(reinterpret_cast<uintptr_t>(first) % page == UnalignedHostSource::kSkew);
+  const uint8_t* last = first + 10000 * 64 - 1;
+  const uint8_t* from = first - UnalignedHostSource::kSkew;
+  const size_t pages = static_cast<size_t>(last - from) / page + 1;
+  CHECK_EQ(test::resident_pages(from, pages * page), pages);
+  drop(p);
+}
