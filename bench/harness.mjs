@@ -19,6 +19,11 @@ function median(sorted) {
   return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
 }
 
+/** The median of unsorted numbers (null for none); xs is not changed. */
+export function medianOf(xs) {
+  return xs.length ? median([...xs].sort((a, b) => a - b)) : null;
+}
+
 function quantile(sorted, q) {
   const i = (sorted.length - 1) * q;
   const lo = Math.floor(i);

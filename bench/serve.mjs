@@ -3,7 +3,7 @@
 // and the figures of every round: req/s, latency percentiles (µs), the
 // server's GC pauses (PerformanceObserver), RSS and V8 heap used.
 import { fork } from 'node:child_process';
-import { done, finite, makeGroup, progress } from './harness.mjs';
+import { done, finite, makeGroup, medianOf, progress } from './harness.mjs';
 import { PERCENTILES, RESOLUTION_US, runWrk } from './wrk.mjs';
 
 /** Forks `child` with args; resolves { port, proc, info } or { missing }. */
@@ -88,12 +88,7 @@ export async function loadRounds(title, wrkBin, servers, { rounds, seconds, warm
   done(`${title} (${rounds} rounds x ${seconds} s per server after ${warmup} s of warm-up, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 
-const med = (xs) => {
-  const s = xs.filter((v) => finite(v) !== null).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
+const med = (xs) => medianOf(xs.filter((v) => finite(v) !== null));
 const max = (xs) => (xs.some((v) => finite(v) !== null) ? Math.max(...xs.filter((v) => finite(v) !== null)) : null);
 export const PCT_KEYS = { 50: 'p50', 90: 'p90', 99: 'p99', 99.9: 'p99_9', 100: 'max' };
 

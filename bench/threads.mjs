@@ -4,7 +4,7 @@
 // lists, nothing shared) measured the same way, so a loaded machine shows up
 // as a low control ratio rather than as a slow allocator.
 import { Worker } from 'node:worker_threads';
-import { QUICK, done, makeGroup, progress } from './harness.mjs';
+import { QUICK, done, makeGroup, medianOf, progress } from './harness.mjs';
 
 const script = new URL('./workers/shared-churn.mjs', import.meta.url);
 const LIVE = 1024;
@@ -79,8 +79,7 @@ export async function threadGroups(label, make, { ops = 2_000_000, rounds = 15, 
   await Promise.all(workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
   shared.destroy();
   const entries = candidates.map((c, i) => ({ name: c.name, peer: c.peer, samples: samples[i] }));
-  const med = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
-  const ceiling = med(samples[2]) / med(samples[3]);
+  const ceiling = medianOf(samples[2]) / medianOf(samples[3]);
   const rest = `${total} rounds of ${n} ops, the four candidates of both groups interleaved, ${pauseMs} ms apart`;
   const group = makeGroup(`Threads: one shared ${label}, the same churn split over 1 or 2 workers (${what})`, entries.slice(0, 2), {
     ops: n, rounds: total, baseline: one,

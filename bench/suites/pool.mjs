@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ObjectPool } from 'offheap';
-import { compare, consume, makeGroup, QUICK } from '../harness.mjs';
+import { compare, consume, makeGroup, medianOf as med, QUICK } from '../harness.mjs';
 import { JsFreeList, thingPool } from '../peers.mjs';
 import { threadGroups } from '../threads.mjs';
 
@@ -120,7 +120,6 @@ function longLivedRecords() {
   const group = groupOf(`${n} long-lived 64-byte records: make, fill, read once`, 'ms total', samples, 'Buffer.alloc(64) records', rounds, n,
     'Wall time including GC, a fresh process per round. See the records suite for the same with updates and GC pauses per phase.',
     { candidate: 'ObjectPool', vs: 'Buffer.alloc(64) records', atLeast: 10, label: 'ObjectPool: 1M records in at most 1/10 of the time of Buffer.alloc(64), GC included' });
-  const med = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
   const notes = [
     `| ${n} records | GC events | GC total (ms) | GC max pause (ms) | heap used (MiB) | RSS (MiB) |`,
     '| --- | ---: | ---: | ---: | ---: | ---: |',

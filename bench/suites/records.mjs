@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { done, makeGroup, progress } from '../harness.mjs';
+import { done, makeGroup, medianOf as med, progress } from '../harness.mjs';
 
 const child = join(dirname(fileURLToPath(import.meta.url)), '../child/records.mjs');
 const BUFFERS = 'Buffer.alloc(64) per record';
@@ -38,7 +38,6 @@ function runOnce(key, count) {
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
-const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const round2 = (x) => Math.round(x * 100) / 100;
 
 export default async function records({ quick }) {
