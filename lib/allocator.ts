@@ -7,7 +7,7 @@ import { offheapError } from './errors';
 import type { NativeHandle } from './native';
 import { register, unregister, type AllocatorStats, type Registered } from './registry';
 import { validateString } from './validate';
-import { RegionViews, type LazyRegion } from './view';
+import { RegionViews, type LazyRegion, type WindowLayout } from './view';
 
 let nextId = 1;
 
@@ -25,11 +25,12 @@ export abstract class AllocatorBase implements Registered, Disposable {
    * `buffer`: this thread's ArrayBuffer over the whole region, or a
    * LazyRegion that makes it when `buffer` is first read. `markViews`: views
    * carry a mark for a fast free(view) (allocators that free by view).
+   * `windows`: how the windows views sit on lie over the region (lib/view.ts).
    */
-  protected constructor(kind: string, name: unknown, handle: NativeHandle, buffer: ArrayBuffer | LazyRegion, markViews: boolean) {
+  protected constructor(kind: string, name: unknown, handle: NativeHandle, buffer: ArrayBuffer | LazyRegion, markViews: boolean, windows: WindowLayout) {
     this.name = name === undefined ? `${kind}#${nextId++}` : validateString(name, 'options.name');
     this.handle_ = handle;
-    this.regionViews_ = new RegionViews(handle, buffer, markViews);
+    this.regionViews_ = new RegionViews(handle, buffer, markViews, windows);
     register(this);
   }
 

@@ -25,6 +25,7 @@ import { nativeAs, type NativeHandle } from './native';
 import type { AllocatorStats } from './registry';
 import { validateFunction, validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
 import { makeCursor, validateLayout, type Layout, type LayoutSpec, type RecordCursor } from './layout';
+import { placeOnEdge } from './view';
 
 interface ArenaNative {
   arenaCreate(maxBytes: number, name: string, debug: boolean, poison: boolean, redZone: number): NativeHandle;
@@ -52,6 +53,8 @@ const RELEASED = 5; // allocations JS rolled back, folded into the native counte
 export const MAX_ARENA_BYTES = 2 ** 31;
 /** Largest alignment `alloc()` accepts. */
 export const MAX_ALIGN = 4096;
+/** The most an arena hands out: its cursor plus any alignment stays a positive int32 (Arena::kMaxCapacity). */
+const MAX_ARENA_CAPACITY = MAX_ARENA_BYTES - MAX_ALIGN;
 /** In 'sample' leak mode, one allocation in this many records its stack (one constant for every allocator). */
 export { LEAK_SAMPLE_EVERY } from './debug-ledger';
 /** Live marks an arena keeps at most. */
@@ -233,7 +236,7 @@ export class Arena extends AllocatorBase {
     // `buffer` is made when first read: V8 counts its whole length as
     // external memory, and a per-request arena whose handles nobody reads
     // never needs it (its views sit on windows).
-    super('Arena', name, handle, { byteLength: regionBytes(maxBytes), make: () => native.arenaBuffer(handle) }, false);
+    super('Arena', name, handle, { byteLength: regionBytes(maxBytes), make: () => native.arenaBuffer(handle) }, false, 'aligned');
     this.maxBytes = maxBytes;
     this.align = this.align_ = align;
     this.alignAdd_ = align - 1;
@@ -279,12 +282,48 @@ export class Arena extends AllocatorBase {
   /**
    * Returns a Buffer over `size` fresh, uninitialised bytes aligned to
    * `align` (default: the arena's); `size` 0 gives an empty Buffer. The view
-   * is over a window of the region (docs/memory-model.md); it is valid until a
+   * is over a 64 KiB window of the region (docs/memory-model.md): a view of
+   * at most 64 KiB that would cross a window's edge starts on that edge (the
+   * bytes skipped, fewer than `size`, stay unused until a rollback or
+   * reset()); a larger one has an ArrayBuffer of its own. It is valid until a
    * rollback past it, reset() or destroy() (after destroy it reads as
    * empty). Throws as allocHandle().
    */
   alloc(size: number, align?: number): Buffer {
-    return this.regionViews_.view(this.allocHandle(size, align), size);
+    // allocHandle()'s fast path, with the view placed off the window edges.
+    const s = this.state_;
+    const n = typeof size === 'number' ? size >>> 0 : -1;
+    let off: number;
+    if (align === undefined) off = (s[CURSOR] + this.alignAdd_) & this.alignMask_;
+    else if (typeof align === 'number' && isAlign(align)) off = (s[CURSOR] + align - 1) & -align;
+    else return this.allocViewSlow_(size, align);
+    off = placeOnEdge(off, n);
+    const end = off + n;
+    if (n === size && end <= s[LIMIT]) {
+      s[CURSOR] = end;
+      s[COUNT] = s[COUNT] + 1;
+      return this.regionViews_.view(off, n);
+    }
+    return this.allocViewSlow_(size, align);
+  }
+
+  /**
+   * alloc()'s slow path: validates, moves the cursor to the window edge
+   * when the view goes there and fits, then lets native code allocate (the
+   * cursor is only moved where the allocation cannot then run out, so a
+   * refused allocation changes nothing; where it would not fit on the edge
+   * it stays where it is and gets an ArrayBuffer of its own).
+   */
+  private allocViewSlow_(size: unknown, align: unknown): Buffer {
+    const h = this.assertAlive();
+    const n = validateInteger(size, 'size', 0, this.maxBytes);
+    const a = align === undefined ? this.align_ : validatePowerOfTwo(align, 'align', 1, MAX_ALIGN);
+    const s = this.state_;
+    const off = (s[CURSOR] + a - 1) & -a;
+    const edge = placeOnEdge(off, n);
+    // The limit grows by 64 KiB chunks, so an edge past an aligned cursor is at most the limit.
+    if (edge !== off && edge <= s[LIMIT] && edge + n <= Math.min(this.maxBytes, MAX_ARENA_CAPACITY)) s[CURSOR] = edge;
+    return this.regionViews_.view(native.arenaAlloc(h, n, a, false), n);
   }
 
   /** As alloc(), with every byte set to 0. */

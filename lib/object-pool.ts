@@ -219,7 +219,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
       ? native.poolAttach(attachment.id, rounded, capacity, name ?? 'ObjectPool')
       : native.poolCreate(slotSize, align, capacity, growable, preheat, debug.poison, name ?? 'ObjectPool', hugePages);
     const [slots, states, block] = native.poolBuffers(handle);
-    super('ObjectPool', name, handle, slots, true);
+    super('ObjectPool', name, handle, slots, true, 'overlapping');
     if (name === undefined) native.poolRename(handle, this.name);
     const { slotSize: slot, capacity: cap, endsWord, countersByte, magazineCapacity } = native.poolInfo(handle);
     this.slotSize_ = slot;

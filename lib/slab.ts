@@ -213,7 +213,7 @@ export class SlabAllocator extends AllocatorBase {
     const opened = pendingAttach ?? create(options);
     pendingAttach = null;
     const [region, states, block] = slabNative.slabBuffers(opened.handle);
-    super('SlabAllocator', opened.name, opened.handle, region, true);
+    super('SlabAllocator', opened.name, opened.handle, region, true, 'overlapping');
     slabNative.slabRename(opened.handle, this.name);
     const info = slabNative.slabInfo(opened.handle);
     this.slabBytes = info.slabBytes;

@@ -13,18 +13,22 @@
  *   and ~530 ns for Reflect.construct with a Buffer.prototype new.target).
  * - A view never sits over the whole region: structuredClone / postMessage
  *   copy a view's whole ArrayBuffer. The region is exposed through windows,
- *   external ArrayBuffers of WINDOW_BYTES at a WINDOW_STRIDE stride, made
- *   lazily once per allocator per thread. Neighbouring windows overlap by
- *   WINDOW_OVERLAP bytes, so any allocation of at most that size lies inside
- *   one (found by one division); a larger one does when it does not cross
- *   a window's end. Any other allocation gets an ArrayBuffer of exactly its
- *   own range. So what travels with a cloned view is at most 64 KiB, or the
+ *   external ArrayBuffers of WINDOW_BYTES, made lazily once per allocator
+ *   per thread, laid out one of two ways (WindowLayout):
+ *   - 'aligned' (the Arena): a window on every WINDOW_BYTES edge, none
+ *     overlapping, so the windows over a whole region are counted exactly
+ *     once. The allocator places a view that fits a window but would
+ *     cross an edge on that edge instead (placeOnEdge()).
+ *   - 'overlapping' (pools and slabs, whose slots lie where their size puts
+ *     them): windows at a WINDOW_STRIDE stride share WINDOW_OVERLAP bytes,
+ *     so any allocation of at most that size lies inside one (found by one
+ *     division); the windows over a whole region span 8/7 of it.
+ *   A view that lies in no window gets an ArrayBuffer of exactly its own
+ *   range. So what travels with a cloned view is at most 64 KiB, or the
  *   view's own bytes.
  * - V8 counts every such ArrayBuffer in full as external memory: windows
- *   are few and cached, and together they span at most
- *   WINDOW_BYTES / WINDOW_STRIDE (8/7) of the region; an allocator may make
- *   the region's own ArrayBuffer lazily (LazyRegion), when `buffer` is
- *   first read.
+ *   are few and cached; an allocator may make the region's own ArrayBuffer
+ *   lazily (LazyRegion), when `buffer` is first read.
  * - Every such ArrayBuffer keeps the region mapped while it lives (see
  *   RegionSliceBuffer in native/binding/common.h). destroy() detaches none
  *   of them: a write by Node's threadpool into a view it still holds lands in
@@ -42,8 +46,30 @@ import { backing, native, type NativeHandle } from './native';
 export const WINDOW_BYTES = 64 * 1024;
 /** Bytes neighbouring windows share: an allocation this size or smaller always fits one window. */
 export const WINDOW_OVERLAP = 8 * 1024;
-/** Distance between window starts. */
+/** Distance between window starts in the 'overlapping' layout. */
 export const WINDOW_STRIDE = WINDOW_BYTES - WINDOW_OVERLAP;
+/** log2(WINDOW_BYTES): the window of an offset in the 'aligned' layout. */
+const WINDOW_SHIFT = 16;
+
+/**
+ * How an allocator's windows lie over its region: 'aligned' (one on every
+ * 64 KiB edge, for an allocator that keeps small views off the edges) or
+ * 'overlapping' (64 KiB every 56 KiB, for slots that lie anywhere).
+ */
+export type WindowLayout = 'aligned' | 'overlapping';
+
+/**
+ * Where an 'aligned' allocator puts a view of `size` bytes that would start
+ * at `offset`: on the next window edge when the view fits a window but
+ * would cross that edge (the bytes skipped, fewer than `size`, stay
+ * unused), else at `offset`. So no view that fits a window ever needs an
+ * ArrayBuffer of its own, made per allocation and counted by V8 until
+ * collected. Integer arithmetic only; `size` may be any number (a bad one
+ * is refused later).
+ */
+export function placeOnEdge(offset: number, size: number): number {
+  return (offset & (WINDOW_BYTES - 1)) + size > WINDOW_BYTES && size <= WINDOW_BYTES ? (offset | (WINDOW_BYTES - 1)) + 1 : offset;
+}
 
 // Captured at load: later changes to Buffer.prototype do not reach views.
 const bufferFrom = Buffer.from as (ab: ArrayBuffer, offset: number, length: number) => Buffer;
@@ -160,8 +186,10 @@ class ViewMark extends Adopt {
  * starts. Allocators only ever call view() and offsetOf().
  */
 export class RegionViews {
-  /** One Buffer over each window made so far, by window index. */
+  /** One ArrayBuffer over each window made so far, by window index. */
   private readonly windows_: (ArrayBuffer | undefined)[] = [];
+  /** The 'aligned' layout (else 'overlapping'). */
+  private readonly aligned_: boolean;
   private readonly detached_ = new WeakSet<ArrayBuffer>();
   /** This thread's ArrayBuffer over the whole region, once made (an empty one after forget()). */
   private region_: ArrayBuffer | undefined;
@@ -172,13 +200,16 @@ export class RegionViews {
    * `region`: this thread's ArrayBuffer over the whole region (views a user
    * makes over it name allocations by their byteOffset), or a LazyRegion
    * that makes it when region() is first called. `mark`: views carry a
-   * ViewMark (allocators whose free(view) must be fast).
+   * ViewMark (allocators whose free(view) must be fast). `layout`: how the
+   * windows lie (WindowLayout).
    */
   constructor(
     private handle_: NativeHandle | null,
     region: ArrayBuffer | LazyRegion,
     private readonly mark_: boolean,
+    layout: WindowLayout,
   ) {
+    this.aligned_ = layout === 'aligned';
     this.size_ = region.byteLength;
     this.makeRegion_ = 'make' in region ? region.make : null;
     if (this.makeRegion_ === null) this.adoptRegion_(region as ArrayBuffer);
@@ -217,9 +248,17 @@ export class RegionViews {
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
       return v;
     }
-    // One division by a constant; the quotient is an exact int32 for any region below 2^46 bytes.
-    const i = (offset / WINDOW_STRIDE) | 0;
-    const start = offset - i * WINDOW_STRIDE;
+    let i: number;
+    let start: number;
+    if (this.aligned_) {
+      // Regions are below 2 GiB: the offset is a nonnegative int32.
+      i = offset >>> WINDOW_SHIFT;
+      start = offset & (WINDOW_BYTES - 1);
+    } else {
+      // One division by a constant; the quotient is an exact int32 for any region below 2^46 bytes.
+      i = (offset / WINDOW_STRIDE) | 0;
+      start = offset - i * WINDOW_STRIDE;
+    }
     if (start + length <= WINDOW_BYTES) {
       const v = new FastBuffer(this.windows_[i] ?? this.window_(i), start, length);
       // Empty views are always marked: an empty subarray names no allocation, so handleOf() needs the mark.
@@ -299,7 +338,7 @@ export class RegionViews {
   }
 
   private window_(i: number): ArrayBuffer {
-    const base = i * WINDOW_STRIDE;
+    const base = i * (this.aligned_ ? WINDOW_BYTES : WINDOW_STRIDE);
     const w = this.slice_(base, Math.min(WINDOW_BYTES, this.size_ - base));
     this.windows_[i] = w;
     return w;

@@ -32,12 +32,14 @@ describe.runIf(externalBacking)('external memory seen by V8 (child process)', ()
     expect(out.arenasExternal).toBeLessThan(40 * MiB);
   });
 
-  // Pins: overlapping windows counting a region up to twice over (64 KiB windows every 32 KiB).
-  it('counts the windows over a full arena at most 8/7 of its reservation', () => {
+  // Pins: overlapping windows counting parts of a region twice (64 KiB windows every 56 KiB
+  // counted a full arena for 8/7 of its reservation).
+  it('counts the windows over a full arena no more than its reservation', () => {
     expect(out.fullViews).toBeGreaterThan(1000);
     expect(out.fullReserved).toBe(16 * MiB);
     expect(out.fullExternal).toBeGreaterThanOrEqual(16 * MiB - 64 * 1024);
-    expect(out.fullExternal).toBeLessThanOrEqual((16 * MiB * 8) / 7 + 64 * 1024);
+    // V8 adds about 100 bytes of its own per ArrayBuffer (256 windows here): 64 KiB is room for that.
+    expect(out.fullExternal).toBeLessThanOrEqual(16 * MiB + 64 * 1024);
   });
 
   // Pins: a region counted more than once per thread.

@@ -131,36 +131,72 @@ describe('Arena allocation', () => {
     a.destroy();
   });
 
-  // Views of every size around the window edges (windows of 64 KiB every 56 KiB): each one is
-  // its allocation's bytes over at most 64 KiB or its own range (the region's buffer under the
-  // v8 backing), named by handleOf().
-  it('gives views around window edges that hold their own bytes and carry at most 64 KiB', () => {
+  // Views of every size around the window edges (a window on every 64 KiB edge): a view of at
+  // most 64 KiB that would cross an edge starts on it, any other keeps its place; each one is its
+  // allocation's bytes over its window or over its own range (the region's buffer under the v8
+  // backing), named by handleOf().
+  it('places small views off the window edges and gives the others their own bytes', () => {
     const a = new Arena({ maxBytes: 8 * MiB, align: 1 });
     const bytes = new Uint8Array(a.buffer);
     const views: { v: Buffer; off: number; fill: number }[] = [];
+    let moved = 0;
+    let own = 0;
     for (const size of [1, 4096, 8192, 8193, 20_000, 56 * 1024, 64 * 1024, 64 * 1024 + 1]) {
-      for (const edge of [56 * 1024, 112 * 1024, 168 * 1024]) {
+      for (const edge of [64 * 1024, 128 * 1024, 192 * 1024]) {
         // Start 3 bytes before a window edge, and just past it.
         for (const start of [edge - 3, edge + 1]) {
           a.reset();
           a.allocHandle(start);
           const v = a.alloc(size);
           const off = a.handleOf(v);
-          expect(off).toBe(start);
+          const crosses = (start % (64 * 1024)) + size > 64 * 1024;
+          const expected = crosses && size <= 64 * 1024 ? (start | 0xffff) + 1 : start;
+          expect(off).toBe(expected);
+          expect(a.used).toBe(off + size);
+          if (off !== start) moved++;
+          const inWindow = (off % (64 * 1024)) + size <= 64 * 1024;
+          if (!inWindow) own++;
           // The v8 backing has no windows: every view slices the region's own buffer.
-          const carried = externalBacking ? 64 * 1024 : a.buffer.byteLength;
-          expect(v.buffer.byteLength <= carried || v.buffer.byteLength === size).toBe(true);
+          expect(v.buffer.byteLength).toBe(!externalBacking ? a.buffer.byteLength : inWindow ? 64 * 1024 : size);
           const fill = (views.length % 250) + 1;
           v.fill(fill);
           expect(bytes[off]).toBe(fill);
           expect(bytes[off + size - 1]).toBe(fill);
           expect(bytes[off + size]).toBe(0);
+          if (off > 0) expect(bytes[off - 1]).toBe(0);
           bytes.fill(0, off, off + size);
           views.push({ v, off, fill });
         }
       }
     }
     expect(views.length).toBe(48);
+    // From 3 bytes before an edge every size of 4096 B to 64 KiB moves; from 1 byte past it, 64 KiB does.
+    expect(moved).toBe(6 * 3 + 3);
+    // Only the views larger than a window have their own bytes.
+    expect(own).toBe(6);
+    a.destroy();
+  });
+
+  // Pins: moving a view to the edge where it then does not fit (a refusal allocHandle() would not
+  // give), and moving the cursor before an allocation that is then refused.
+  it('keeps a view in place where it does not fit on the edge, and changes nothing when it fits nowhere', () => {
+    const a = new Arena({ maxBytes: 64 * 1024 + 3000, align: 1 });
+    a.allocHandle(64 * 1024 - 1000);
+    const v = a.alloc(3500);
+    expect(a.handleOf(v)).toBe(64 * 1024 - 1000);
+    expect(v.length).toBe(3500);
+    if (externalBacking) expect(v.buffer.byteLength).toBe(3500);
+    v.fill(7);
+    expect(new Uint8Array(a.buffer)[64 * 1024 + 2499]).toBe(7);
+    a.reset();
+    a.allocHandle(64 * 1024 - 50);
+    expectCode(() => a.alloc(3100), 'ERR_OFFHEAP_EXHAUSTED', OffheapError);
+    expect(a.used).toBe(64 * 1024 - 50);
+    expect(a.stats().liveCount).toBe(1);
+    // Still usable, on the edge where a view fits there.
+    a.reset();
+    a.allocHandle(64 * 1024 - 50);
+    expect(a.handleOf(a.alloc(2000))).toBe(64 * 1024);
     a.destroy();
   });
 

@@ -60,7 +60,7 @@ async function main() {
     const res = reserved();
     const a = new Arena({ maxBytes: 16 * MiB });
     let views = 0;
-    for (let n = 16, used = 0; used + n <= 16 * MiB; used += n, n = n >= 8192 ? 16 : n * 2) {
+    for (let n = 16; a.used + n <= 16 * MiB; n = n >= 8192 ? 16 : n * 2) {
       a.alloc(n);
       views++;
     }
