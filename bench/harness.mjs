@@ -38,8 +38,17 @@ function quantile(sorted, q) {
  *   run(ops) performs `ops` operations (what an "op" is, the group says).
  *   unavailable: a reason string; the candidate is not run but keeps its row
  *   (e.g. "offheap ArenaScope not available in this build"), so no row is hidden.
- * options: { ops, rounds, warmup, baseline, unit, note, target }
+ * options: { ops, rounds, warmup, baseline, unit, note, target, settle }
  *   baseline: the candidate name every ratio is taken against.
+ *   settle: a full GC (global.gc(), the suites run with --expose-gc) before
+ *     every timed run, for groups that mix candidates that allocate JS
+ *     objects with ones that do not: V8's incremental marking advances as
+ *     JavaScript allocates, so the work a candidate leaves pending was paid
+ *     by the next candidate that allocates (in the per-request scratch
+ *     group, whichever view candidate followed the two handle peers ran
+ *     1.4x to 1.6x slower than in any other place). What a candidate leaves
+ *     uncollected is then collected untimed, which favours the candidates
+ *     that make the most garbage (the Buffer peers).
  *   target: one or an array of { candidate, vs?, atLeast?, atMost?, label? }
  *     (see evaluateTargets); the report says "met", "not met" or "not measured" for each.
  * Returns { title, unit, ops, rounds, baseline, note, better, rows: [{ name, median,
@@ -70,6 +79,7 @@ export async function compare(title, candidates, options = {}) {
       const c = live[(k + r) % live.length];
       if (failed.has(c.name)) continue;
       await attempt(c, async () => {
+        if (options.settle) globalThis.gc?.();
         const t0 = now();
         await c.run(ops);
         const dt = Number(now() - t0);

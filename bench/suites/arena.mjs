@@ -143,7 +143,7 @@ export default async function arenaSuite() {
     { name: 'arena.scope(views)', run: (n) => { for (let i = 0; i < n; i++) scoped.scope(perRequest); } },
     { name: 'ArenaScope.run + currentArena()', run: (n) => { for (let i = 0; i < n; i++) scope.run(handler); } },
   ], {
-    ops: 20_000, baseline: 'Buffer.allocUnsafe each', unit: 'ns/request',
+    ops: 20_000, baseline: 'Buffer.allocUnsafe each', unit: 'ns/request', settle: true,
     target: [
       {
         candidate: 'arena.allocHandle + reset()', vs: '@thi.ng/malloc malloc each + freeAll()', atLeast: 1,
