@@ -241,6 +241,18 @@ export class RegionViews {
 
   /** A Buffer over region[offset, offset+length); the caller owns the allocation. */
   view(offset: number, length: number): Buffer {
+    if (this.aligned_) {
+      // An Arena's view of its window, made already (regions are below 2 GiB:
+      // the offset is a nonnegative int32). The v8 backing makes no windows.
+      const w = this.windows_[offset >>> WINDOW_SHIFT];
+      const start = offset & (WINDOW_BYTES - 1);
+      if (w !== undefined && length !== 0 && start + length <= WINDOW_BYTES && offset + length <= this.size_) return new FastBuffer(w, start, length);
+    }
+    return this.viewSlow_(offset, length);
+  }
+
+  /** view() when the window is not made yet, for any other layout and the v8 backing, and for what lies in no window. */
+  private viewSlow_(offset: number, length: number): Buffer {
     // Only forged shared words (an arena's limit overwritten through `buffer`) get here out of bounds.
     if (offset + length > this.size_) throw outsideRegion(offset, length, this.size_);
     if (this.whole_ !== undefined) {
@@ -251,7 +263,6 @@ export class RegionViews {
     let i: number;
     let start: number;
     if (this.aligned_) {
-      // Regions are below 2 GiB: the offset is a nonnegative int32.
       i = offset >>> WINDOW_SHIFT;
       start = offset & (WINDOW_BYTES - 1);
     } else {
