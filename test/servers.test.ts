@@ -57,7 +57,7 @@ for (const framework of ['http', 'fastify'] as const) {
       expect(t.ok).toBeGreaterThan(0);
       figures.push(`${framework} arena: ${t.ok} ok, ${t.wrong} wrong, ${t.failed} failed, ${t.aborted} aborted, ` +
         `${last.counts.serverErrors} server errors, lent ${last.stats!.lent}, reserved ${last.stats!.reserved} ` +
-        `(created ${last.stats!.created}, decommitted ${last.stats!.decommitted}), ${last.gcs} GCs ${last.gcMs} ms, ` +
+        `(created ${last.stats!.created}, decommitted ${last.stats!.decommitted}), ${last.gcs} GCs (${last.majorGcs} major) ${last.gcMs} ms, ` +
         `rss ${(last.rss / 2 ** 20).toFixed(0)} MiB, external ${(last.external / 2 ** 20).toFixed(0)} MiB`);
     }, 240_000);
 
@@ -106,7 +106,7 @@ describe('Buffer.allocUnsafe servers under the same load', () => {
         for (let i = 0; i < ROUNDS; i++) await round(server.port, t);
         const r = await server.settled();
         expectClean(t, r);
-        figures.push(`${framework} allocUnsafe: ${t.ok} ok, ${t.wrong} wrong, ${r.gcs} GCs ${r.gcMs} ms, ` +
+        figures.push(`${framework} allocUnsafe: ${t.ok} ok, ${t.wrong} wrong, ${r.gcs} GCs (${r.majorGcs} major) ${r.gcMs} ms, ` +
           `rss ${(r.rss / 2 ** 20).toFixed(0)} MiB, external ${(r.external / 2 ** 20).toFixed(0)} MiB`);
       } finally {
         expect(await server.stop()).toBe(0);

@@ -198,7 +198,9 @@ export async function round(port: number, t: Tally): Promise<void> {
 export interface Report {
   counts: { requests: number; serverErrors: number; lateRefused: number; lateServed: number; maxReservedOverKeep: number };
   errors: string[];
+  /** GCs since the server listened (the load's), and the major ones among them. */
   gcs: number;
+  majorGcs: number;
   gcMs: number;
   rss: number;
   external: number;

@@ -16,7 +16,7 @@
 'use strict';
 const http = require('node:http');
 const { once } = require('node:events');
-const { PerformanceObserver } = require('node:perf_hooks');
+const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
 const { fill } = require('./body.cjs');
 const offheap = require('../../dist/cjs/index.js');
 
@@ -27,11 +27,17 @@ const scopeOptions = { maxBytes: 4 << 20, keep: KEEP, maxRetainedBytes: 256 << 1
 
 const counts = { requests: 0, serverErrors: 0, lateRefused: 0, lateServed: 0, maxReservedOverKeep: 0 };
 const errors = [];
+// The GCs of the load only: from the moment the server listens (what loading
+// the modules and building the server collected differs between the servers).
 let gcs = 0;
+let majorGcs = 0;
 let gcMs = 0;
+let countFrom = Infinity;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
+    if (e.startTime < countFrom) continue;
     gcs++;
+    if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
     gcMs += e.duration;
   }
 }).observe({ entryTypes: ['gc'] });
@@ -193,11 +199,12 @@ process.on('warning', (w) => {
 });
 
 (framework === 'fastify' ? fastifyServer() : httpServer()).then((port) => {
+  countFrom = performance.now();
   process.send({ port });
   process.on('message', (m) => {
     if (m === 'report') {
       process.send({
-        counts, errors, gcs, gcMs: Math.round(gcMs), rss: process.memoryUsage().rss,
+        counts, errors, gcs, majorGcs, gcMs: Math.round(gcMs), rss: process.memoryUsage().rss,
         external: process.memoryUsage().external, stats: scope === undefined ? null : scope.stats(),
       });
     } else if (m === 'exit') process.exit(0);
