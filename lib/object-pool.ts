@@ -130,8 +130,9 @@ interface PoolNative {
   poolSlotSize(slotSize: number, align: number): number;
   poolShare(h: NativeHandle): number;
   poolAttach(id: number, slotSize: number, capacity: number, name: string): NativeHandle;
-  poolBuffers(h: NativeHandle): [slots: ArrayBuffer, states: ArrayBuffer, magazines: ArrayBuffer];
-  poolInfo(h: NativeHandle): { slotSize: number; capacity: number; magazineCapacity: number; endsWord: number; countersByte: number; blockBytes: number };
+  poolBuffers(h: NativeHandle): [states: ArrayBuffer, magazines: ArrayBuffer];
+  poolRegion(h: NativeHandle): ArrayBuffer;
+  poolInfo(h: NativeHandle): { slotSize: number; capacity: number; regionBytes: number; magazineCapacity: number; endsWord: number; countersByte: number; blockBytes: number };
   poolRefill(h: NativeHandle): number;
   poolDrain(h: NativeHandle, offset: number): void;
   poolAlloc(h: NativeHandle): number;
@@ -218,10 +219,13 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
     const handle = attachment instanceof Attachment
       ? native.poolAttach(attachment.id, rounded, capacity, name ?? 'ObjectPool')
       : native.poolCreate(slotSize, align, capacity, growable, preheat, debug.poison, name ?? 'ObjectPool', hugePages);
-    const [slots, states, block] = native.poolBuffers(handle);
-    super('ObjectPool', name, handle, slots, true, 'overlapping');
+    const [states, block] = native.poolBuffers(handle);
+    const { slotSize: slot, capacity: cap, regionBytes, endsWord, countersByte, magazineCapacity } = native.poolInfo(handle);
+    // `buffer` is made when first read (handles, record cursors): V8 counts
+    // its whole length as external memory, and a pool used through views
+    // only is counted for the windows they sit on, whole slots each.
+    super('ObjectPool', name, handle, { byteLength: regionBytes, make: () => native.poolRegion(handle) }, true, { slotSize: slot });
     if (name === undefined) native.poolRename(handle, this.name);
-    const { slotSize: slot, capacity: cap, endsWord, countersByte, magazineCapacity } = native.poolInfo(handle);
     this.slotSize_ = slot;
     this.shift_ = (slot & (slot - 1)) === 0 ? Math.log2(slot) : -1;
     this.inv_ = slotReciprocal(slot);

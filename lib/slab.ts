@@ -20,7 +20,7 @@ import type { AllocatorStats } from './registry';
 import { DebugLedger } from './debug-ledger';
 import { STATE_CACHED, STATE_LIVE_LARGE, isFreedState } from './state-table';
 import { validateInteger, validateKnownKeys, validateOptions, validatePowerOfTwo, validateString } from './validate';
-import { isUint8Array } from './view';
+import { isUint8Array, WINDOW_BYTES } from './view';
 import { makeCursor, validateLayout, type Layout, type LayoutSpec, type RecordCursor } from './layout';
 
 /** Options of `new SlabAllocator()`; every one has a default. Unknown names are a TypeError. */
@@ -103,7 +103,8 @@ interface SlabNative {
   slabShare(h: NativeHandle): number;
   slabAttach(id: number, name: string): NativeHandle;
   slabInfo(h: NativeHandle): SlabInfo;
-  slabBuffers(h: NativeHandle): [ArrayBuffer, ArrayBuffer, ArrayBuffer];
+  slabBuffers(h: NativeHandle): [states: ArrayBuffer, magazines: ArrayBuffer];
+  slabRegion(h: NativeHandle): ArrayBuffer;
   slabRefill(h: NativeHandle, classId: number): number;
   slabDrain(h: NativeHandle, classId: number, offset: number): void;
   slabLeaks(h: NativeHandle): Float64Array;
@@ -212,10 +213,15 @@ export class SlabAllocator extends AllocatorBase {
     const attached = pendingAttach !== null;
     const opened = pendingAttach ?? create(options);
     pendingAttach = null;
-    const [region, states, block] = slabNative.slabBuffers(opened.handle);
-    super('SlabAllocator', opened.name, opened.handle, region, true, 'overlapping');
-    slabNative.slabRename(opened.handle, this.name);
+    const [states, block] = slabNative.slabBuffers(opened.handle);
     const info = slabNative.slabInfo(opened.handle);
+    const handle = opened.handle;
+    // `buffer` is made when first read (as an ObjectPool's). Objects never
+    // lie across a slab's end, so slabs of at most 64 KiB never put one
+    // across a window's end either.
+    super('SlabAllocator', opened.name, handle, { byteLength: info.reservedBytes, make: () => slabNative.slabRegion(handle) }, true,
+      info.slabBytes <= WINDOW_BYTES ? 'aligned' : 'overlapping');
+    slabNative.slabRename(opened.handle, this.name);
     this.slabBytes = info.slabBytes;
     this.sizeClasses = Object.freeze(info.classSizes.slice());
     this.debug = opened.debug;

@@ -13,16 +13,21 @@
  *   and ~530 ns for Reflect.construct with a Buffer.prototype new.target).
  * - A view never sits over the whole region: structuredClone / postMessage
  *   copy a view's whole ArrayBuffer. The region is exposed through windows,
- *   external ArrayBuffers of WINDOW_BYTES, made lazily once per allocator
- *   per thread, laid out one of two ways (WindowLayout):
- *   - 'aligned' (the Arena): a window on every WINDOW_BYTES edge, none
- *     overlapping, so the windows over a whole region are counted exactly
- *     once. The allocator places a view that fits a window but would
- *     cross an edge on that edge instead (placeOnEdge()).
- *   - 'overlapping' (pools and slabs, whose slots lie where their size puts
- *     them): windows at a WINDOW_STRIDE stride share WINDOW_OVERLAP bytes,
- *     so any allocation of at most that size lies inside one (found by one
- *     division); the windows over a whole region span 8/7 of it.
+ *   external ArrayBuffers of at most WINDOW_BYTES, made lazily once per
+ *   allocator per thread, laid out one of three ways (WindowLayout):
+ *   - 'aligned' (an Arena; a slab allocator whose slabs are at most 64 KiB):
+ *     a window on every WINDOW_BYTES edge, none overlapping, so the windows
+ *     over a whole region are counted exactly once. An Arena places a view
+ *     that fits a window but would cross an edge on that edge instead
+ *     (placeOnEdge()); a slab's objects never cross a slab's end.
+ *   - { slotSize } (an ObjectPool, whose slots start at offset 0): windows
+ *     of as many whole slots as fit WINDOW_BYTES (one slot when larger),
+ *     none overlapping, so no slot lies across a window's end.
+ *   - 'overlapping' (a slab allocator with larger slabs, whose objects lie
+ *     where their size puts them): windows at a WINDOW_STRIDE stride share
+ *     WINDOW_OVERLAP bytes, so any allocation of at most that size lies
+ *     inside one (found by one division); the windows over a whole region
+ *     span 8/7 of it.
  *   A view that lies in no window gets an ArrayBuffer of exactly its own
  *   range. So what travels with a cloned view is at most 64 KiB, or the
  *   view's own bytes.
@@ -48,15 +53,21 @@ export const WINDOW_BYTES = 64 * 1024;
 export const WINDOW_OVERLAP = 8 * 1024;
 /** Distance between window starts in the 'overlapping' layout. */
 export const WINDOW_STRIDE = WINDOW_BYTES - WINDOW_OVERLAP;
-/** log2(WINDOW_BYTES): the window of an offset in the 'aligned' layout. */
-const WINDOW_SHIFT = 16;
 
 /**
  * How an allocator's windows lie over its region: 'aligned' (one on every
- * 64 KiB edge, for an allocator that keeps small views off the edges) or
- * 'overlapping' (64 KiB every 56 KiB, for slots that lie anywhere).
+ * 64 KiB edge, for allocators whose views never cross one), { slotSize }
+ * (whole slots from offset 0, for an ObjectPool) or 'overlapping' (64 KiB
+ * every 56 KiB, for objects that lie anywhere).
  */
-export type WindowLayout = 'aligned' | 'overlapping';
+export type WindowLayout = 'aligned' | 'overlapping' | { readonly slotSize: number };
+
+/** The bytes of one window (and the distance between window starts) of a layout that does not overlap. */
+function disjointWindowBytes(layout: 'aligned' | { readonly slotSize: number }): number {
+  if (layout === 'aligned') return WINDOW_BYTES;
+  const s = layout.slotSize;
+  return s >= WINDOW_BYTES ? s : Math.floor(WINDOW_BYTES / s) * s;
+}
 
 /**
  * Where an 'aligned' allocator puts a view of `size` bytes that would start
@@ -188,8 +199,10 @@ class ViewMark extends Adopt {
 export class RegionViews {
   /** One ArrayBuffer over each window made so far, by window index. */
   private readonly windows_: (ArrayBuffer | undefined)[] = [];
-  /** The 'aligned' layout (else 'overlapping'). */
-  private readonly aligned_: boolean;
+  /** Disjoint windows of this many bytes each, or 0 for the 'overlapping' layout. */
+  private readonly windowBytes_: number;
+  /** log2(windowBytes_) when that is a power of two (the view fast path), else -1. */
+  private readonly windowShift_: number;
   private readonly detached_ = new WeakSet<ArrayBuffer>();
   /** This thread's ArrayBuffer over the whole region, once made (an empty one after forget()). */
   private region_: ArrayBuffer | undefined;
@@ -209,7 +222,9 @@ export class RegionViews {
     private readonly mark_: boolean,
     layout: WindowLayout,
   ) {
-    this.aligned_ = layout === 'aligned';
+    this.windowBytes_ = layout === 'overlapping' ? 0 : disjointWindowBytes(layout);
+    const bytes = this.windowBytes_;
+    this.windowShift_ = bytes > 0 && (bytes & (bytes - 1)) === 0 ? 31 - Math.clz32(bytes) : -1;
     this.size_ = region.byteLength;
     this.makeRegion_ = 'make' in region ? region.make : null;
     if (this.makeRegion_ === null) this.adoptRegion_(region as ArrayBuffer);
@@ -241,12 +256,17 @@ export class RegionViews {
 
   /** A Buffer over region[offset, offset+length); the caller owns the allocation. */
   view(offset: number, length: number): Buffer {
-    if (this.aligned_) {
-      // An Arena's view of its window, made already (regions are below 2 GiB:
-      // the offset is a nonnegative int32). The v8 backing makes no windows.
-      const w = this.windows_[offset >>> WINDOW_SHIFT];
-      const start = offset & (WINDOW_BYTES - 1);
-      if (w !== undefined && length !== 0 && start + length <= WINDOW_BYTES && offset + length <= this.size_) return new FastBuffer(w, start, length);
+    const shift = this.windowShift_;
+    if (shift >= 0) {
+      // A view of a window of a power-of-two size, made already (regions are
+      // below 2 GiB: the offset is a nonnegative int32). The v8 backing makes no windows.
+      const w = this.windows_[offset >>> shift];
+      const start = offset & (this.windowBytes_ - 1);
+      if (w !== undefined && length !== 0 && start + length <= this.windowBytes_ && offset + length <= this.size_) {
+        const v = new FastBuffer(w, start, length);
+        if (this.mark_) new ViewMark(v, this, offset);
+        return v;
+      }
     }
     return this.viewSlow_(offset, length);
   }
@@ -260,17 +280,11 @@ export class RegionViews {
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
       return v;
     }
-    let i: number;
-    let start: number;
-    if (this.aligned_) {
-      i = offset >>> WINDOW_SHIFT;
-      start = offset & (WINDOW_BYTES - 1);
-    } else {
-      // One division by a constant; the quotient is an exact int32 for any region below 2^46 bytes.
-      i = (offset / WINDOW_STRIDE) | 0;
-      start = offset - i * WINDOW_STRIDE;
-    }
-    if (start + length <= WINDOW_BYTES) {
+    // One division; the quotient is an exact int32 for any region below 2^46 bytes.
+    const stride = this.windowBytes_ > 0 ? this.windowBytes_ : WINDOW_STRIDE;
+    const i = (offset / stride) | 0;
+    const start = offset - i * stride;
+    if (start + length <= (this.windowBytes_ > 0 ? this.windowBytes_ : WINDOW_BYTES)) {
       const v = new FastBuffer(this.windows_[i] ?? this.window_(i), start, length);
       // Empty views are always marked: an empty subarray names no allocation, so handleOf() needs the mark.
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
@@ -349,8 +363,9 @@ export class RegionViews {
   }
 
   private window_(i: number): ArrayBuffer {
-    const base = i * (this.aligned_ ? WINDOW_BYTES : WINDOW_STRIDE);
-    const w = this.slice_(base, Math.min(WINDOW_BYTES, this.size_ - base));
+    const bytes = this.windowBytes_;
+    const base = i * (bytes > 0 ? bytes : WINDOW_STRIDE);
+    const w = this.slice_(base, Math.min(bytes > 0 ? bytes : WINDOW_BYTES, this.size_ - base));
     this.windows_[i] = w;
     return w;
   }

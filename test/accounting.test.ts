@@ -42,6 +42,25 @@ describe.runIf(externalBacking)('external memory seen by V8 (child process)', ()
     expect(out.fullExternal).toBeLessThanOrEqual(16 * MiB + 64 * 1024);
   });
 
+  // Pins: a pool's or slab's whole reservation counted on creation, and overlapping windows
+  // counting parts of it twice.
+  for (const key of ['pool', 'slab']) {
+    it(`counts a ${key} for the windows its views sit on, at most its region, and for its buffer once read`, () => {
+      const region = out[`${key}BufferBytes`];
+      expect(region).toBeGreaterThanOrEqual(16 * MiB - 64 * 1024);
+      expect(out[`${key}Reserved`]).toBeGreaterThanOrEqual(region);
+      // Its state table and magazine block (at most a byte per 16 bytes of region) only.
+      expect(out[`${key}CreatedExternal`]).toBeLessThan(region / 8);
+      expect(out[`${key}Views`]).toBeGreaterThan(10_000);
+      expect(out[`${key}ViewsExternal`]).toBeGreaterThan(region / 2);
+      // What the windows add: at most the region (V8 adds about 100 bytes per ArrayBuffer).
+      expect(out[`${key}ViewsExternal`] - out[`${key}CreatedExternal`]).toBeLessThanOrEqual(region + 64 * 1024);
+      // Reading `buffer` adds the region once.
+      expect(out[`${key}BufferExternal`] - out[`${key}ViewsExternal`]).toBeGreaterThanOrEqual(region);
+      expect(out[`${key}BufferExternal`] - out[`${key}ViewsExternal`]).toBeLessThan(region + 1024);
+    });
+  }
+
   // Pins: a region counted more than once per thread.
   it('counts a region once its buffer is read', () => {
     expect(out.buffersExternal).toBeGreaterThanOrEqual(out.arenasReserved - 2 * MiB);

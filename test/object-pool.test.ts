@@ -241,6 +241,37 @@ describe('ObjectPool capacity and growth', () => {
 });
 
 describe('ObjectPool slot sizes and alignments', () => {
+  // Pins: windows that let a slot lie across their end (a view then made over an ArrayBuffer of
+  // its own, one per view), or overlap (V8 counting parts of the region twice).
+  it.runIf(externalBacking)('puts every slot view on a window of whole slots, none overlapping', () => {
+    for (const [slotSize, capacity] of [[200, 1000], [4096, 40], [24, 6000], [70_000, 5]] as const) {
+      const p = new ObjectPool({ slotSize, capacity, growable: false });
+      const s = p.slotSize;
+      const windowBytes = s >= 64 * 1024 ? s : Math.floor((64 * 1024) / s) * s;
+      const views = Array.from({ length: capacity }, () => p.alloc());
+      const seen = new Map<ArrayBuffer, number>();
+      for (const v of views) {
+        const h = p.handleOf(v);
+        expect(v.length).toBe(s);
+        expect(v.byteOffset).toBe(h % windowBytes);
+        const window = Math.floor(h / windowBytes);
+        // The windows before the last are whole; each is one ArrayBuffer for all its slots.
+        if ((window + 1) * windowBytes <= p.buffer.byteLength) expect(v.buffer.byteLength).toBe(windowBytes);
+        expect(seen.get(v.buffer as ArrayBuffer) ?? window).toBe(window);
+        seen.set(v.buffer as ArrayBuffer, window);
+        v.fill(h % 251);
+      }
+      expect(seen.size).toBe(Math.ceil((capacity * s) / windowBytes));
+      const bytes = new Uint8Array(p.buffer);
+      for (const v of views) {
+        const h = p.handleOf(v);
+        expect(bytes[h]).toBe(h % 251);
+        expect(bytes[h + s - 1]).toBe(h % 251);
+      }
+      p.destroy();
+    }
+  });
+
   // Every slot size 1..4096 rounds as Zig's item_size does and keeps neighbours apart.
   it('rounds every size 1..4096 up to hold the link and the alignment', () => {
     for (let size = 1; size <= 4096; size++) {

@@ -100,16 +100,23 @@ Napi::Value AttachShared(const Napi::CallbackInfo& info) {
   return Attach(info.Env(), depot, name);
 }
 
-// poolBuffers(handle) -> [slots, state table, this thread's magazine block]: ArrayBuffers of this thread
+// poolBuffers(handle) -> [state table, this thread's magazine block]: ArrayBuffers of this thread
 Napi::Value Buffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolAttachment* a = Open(info);
   if (!a) return env.Undefined();
-  Napi::Array out = Napi::Array::New(env, 3);
-  out.Set(0u, RegionBuffer(env, a->allocator->region()));
-  out.Set(1u, RegionBuffer(env, a->allocator->state_region()));
-  out.Set(2u, RegionBuffer(env, a->mags.block_region()));
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, RegionBuffer(env, a->allocator->state_region()));
+  out.Set(1u, RegionBuffer(env, a->mags.block_region()));
   return out;
+}
+
+// poolRegion(handle) -> this thread's ArrayBuffer over the slots (`buffer`),
+// made when first read: V8 counts its whole length as external memory.
+Napi::Value SlotsBuffer(const Napi::CallbackInfo& info) {
+  PoolAttachment* a = Open(info);
+  if (!a) return info.Env().Undefined();
+  return RegionBuffer(info.Env(), a->allocator->region());
 }
 
 // poolInfo(handle) -> the geometry the facade's fast path needs (as slabInfo)
@@ -121,6 +128,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("slotSize", Napi::Number::New(env, a->allocator->slot_size()));
   o.Set("capacity", Napi::Number::New(env, a->allocator->capacity()));
+  o.Set("regionBytes", Napi::Number::New(env, static_cast<double>(a->allocator->region()->size())));
   o.Set("magazineCapacity", Napi::Number::New(env, a->allocator->magazine_capacity()));
   o.Set("endsWord", Napi::Number::New(env, l.ends));
   o.Set("countersByte", Napi::Number::New(env, l.counters_byte));
@@ -238,7 +246,7 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 void Register(Napi::Env env, Napi::Object exports) {
   ExportAll(env, exports, {
       {"poolCreate", Create}, {"poolSlotSize", SlotSize}, {"poolShare", Share}, {"poolAttach", AttachShared},
-      {"poolBuffers", Buffers}, {"poolInfo", Info},
+      {"poolBuffers", Buffers}, {"poolRegion", SlotsBuffer}, {"poolInfo", Info},
       {"poolRefill", Refill}, {"poolDrain", Drain}, {"poolAlloc", Alloc}, {"poolFree", Free},
       {"poolLive", Live}, {"poolStats", Stats}, {"poolVerify", Verify}, {"poolDestroy", Destroy},
       {"poolRename", Rename},

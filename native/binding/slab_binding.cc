@@ -5,6 +5,7 @@
 // re-checks what memory safety depends on (the core validates every handle
 // and every magazine entry again), calls the core and maps statuses to
 // errors that name the allocator and the offset.
+#include <algorithm>
 #include <string>
 
 #include "../core/guards.h"
@@ -155,16 +156,28 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// slabBuffers(h) -> [region, state bytes, this thread's magazine block]: ArrayBuffers of this thread
+// slabBuffers(h) -> [state bytes, this thread's magazine block]: ArrayBuffers of this thread.
+// The state table is reserved for the largest region (so no offset below 2 GiB
+// indexes past it in C++); JavaScript gets only the bytes of this region's
+// granules, which is all V8 then counts (a read past them is undefined there).
 Napi::Value Buffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SlabHandle* h = Alive(info);
   if (h == nullptr) return env.Undefined();
-  Napi::Array a = Napi::Array::New(env, 3);
-  a.Set(0u, RegionBuffer(env, h->allocator->region()));
-  a.Set(1u, RegionBuffer(env, h->allocator->meta()));
-  a.Set(2u, RegionBuffer(env, h->mags.block_region()));
+  Region* meta = h->allocator->meta();
+  const size_t states = h->allocator->region()->size() >> SlabAllocator::StateTable::kShift;
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, meta->source().host_owned() ? RegionBuffer(env, meta) : RegionSliceBuffer(env, meta, 0, std::min(states, meta->size())));
+  a.Set(1u, RegionBuffer(env, h->mags.block_region()));
   return a;
+}
+
+// slabRegion(h) -> this thread's ArrayBuffer over the region (`buffer`),
+// made when first read: V8 counts its whole length as external memory.
+Napi::Value WholeBuffer(const Napi::CallbackInfo& info) {
+  SlabHandle* h = Alive(info);
+  if (h == nullptr) return info.Env().Undefined();
+  return RegionBuffer(info.Env(), h->allocator->region());
 }
 
 // slabRefill(h, classId) -> the class's new top; throws when no object is left
@@ -359,7 +372,7 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 void Register(Napi::Env env, Napi::Object exports) {
   ExportAll(env, exports, {
       {"slabCreate", Create}, {"slabShare", Share}, {"slabAttach", Attach}, {"slabInfo", Info},
-      {"slabBuffers", Buffers}, {"slabRefill", Refill}, {"slabDrain", Drain}, {"slabFlush", Flush}, {"slabLeaks", Leaks},
+      {"slabBuffers", Buffers}, {"slabRegion", WholeBuffer}, {"slabRefill", Refill}, {"slabDrain", Drain}, {"slabFlush", Flush}, {"slabLeaks", Leaks},
       {"slabAlloc", Alloc}, {"slabFree", Free}, {"slabCheck", Check},
       {"slabUsableSize", UsableSize}, {"slabStats", Stats}, {"slabTrim", Trim},
       {"slabVerify", Verify}, {"slabDestroy", Destroy}, {"slabRename", Rename},

@@ -96,6 +96,33 @@ async function main() {
   scope.destroy();
 
   await collect();
+
+  // A pool (slots of 200 B) and a slab allocator, each of about 16 MiB: counted
+  // for nothing but their small tables until views are made, then for the
+  // windows those sit on (at most the region), then once more for `buffer`.
+  for (const [key, make, each] of [
+    ['pool', () => new ObjectPool({ slotSize: 200, capacity: Math.floor((16 * MiB) / 200) }), (a) => a.alloc()],
+    ['slab', () => new SlabAllocator({ maxBytes: 16 * MiB }), (a, i) => a.alloc(16 << (i % 9))],
+  ]) {
+    const ext = external();
+    const res = reserved();
+    const a = make();
+    out[`${key}Reserved`] = reserved() - res;
+    out[`${key}CreatedExternal`] = external() - ext;
+    const views = [];
+    try {
+      for (let i = 0; ; i++) views.push(each(a, i));
+    } catch (e) {
+      if (e.code !== 'ERR_OFFHEAP_EXHAUSTED') throw e;
+    }
+    out[`${key}Views`] = views.length;
+    out[`${key}ViewsExternal`] = external() - ext;
+    out[`${key}BufferBytes`] = a.buffer.byteLength;
+    out[`${key}BufferExternal`] = external() - ext;
+    views.length = 0;
+    a.destroy();
+    await collect();
+  }
   out.afterExternal = external() - ext0;
   out.afterReserved = reserved() - res0;
   console.log(JSON.stringify(out));
