@@ -73,20 +73,22 @@ export const native: NativeCore = load();
 export const backing: Backing = native.backing();
 
 /**
- * The memory of `regions` for a share() descriptor: under the v8 backing the
+ * The memory of `regions()` for a share() descriptor: under the v8 backing the
  * SharedArrayBuffers attach() adopts (structured clone shares them), else
- * nothing (attach() finds the region by id). Throws ERR_OFFHEAP_NOT_SHAREABLE
- * when the runtime gave plain ArrayBuffers (no SharedArrayBuffer).
+ * nothing (attach() finds the region by id, and no region's ArrayBuffer is
+ * made for it: V8 would count it). Throws ERR_OFFHEAP_NOT_SHAREABLE when the
+ * runtime gave plain ArrayBuffers (no SharedArrayBuffer).
  */
-export function sharedMemory(name: string, regions: ArrayBufferLike[]): SharedArrayBuffer[] | undefined {
+export function sharedMemory(name: string, regions: () => ArrayBufferLike[]): SharedArrayBuffer[] | undefined {
   if (backing !== 'v8') return undefined;
-  for (const r of regions) {
+  const buffers = regions();
+  for (const r of buffers) {
     if (!(r instanceof SharedArrayBuffer)) {
       throw new OffheapError('ERR_OFFHEAP_NOT_SHAREABLE',
         `${name}: this runtime has no SharedArrayBuffer, so V8-backed memory cannot be shared between threads`);
     }
   }
-  return regions as SharedArrayBuffer[];
+  return buffers as SharedArrayBuffer[];
 }
 
 /** attach()'s half of sharedMemory(): this thread takes the descriptor's memory. */

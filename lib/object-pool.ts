@@ -477,7 +477,7 @@ export class ObjectPool<S extends LayoutSpec = LayoutSpec> extends AllocatorBase
       capacity: this.capacity_,
       debug: d.enabled ? { poison: d.poison, leaks: d.leaks } : false,
       name: this.name,
-      memory: sharedMemory(this.name, [this.buffer_, this.stateBuffer_]),
+      memory: sharedMemory(this.name, () => [this.buffer_, this.stateBuffer_]),
       ...(this.layout_ !== null && { layout: this.layout_.spec }),
       ...(this.generations_ !== null && { generations: this.generations_.buffer }),
     };

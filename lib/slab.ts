@@ -442,7 +442,7 @@ export class SlabAllocator extends AllocatorBase {
   share(): SlabDescriptor {
     const id = slabNative.slabShare(this.assertAlive());
     this.atomic_ = true;
-    const memory = sharedMemory(this.name, [this.buffer_, this.states_.buffer]);
+    const memory = sharedMemory(this.name, () => [this.buffer_, this.states_.buffer]);
     return Object.freeze({ kind: 'SlabAllocator', id, name: this.name, debug: { ...this.debug }, memory });
   }
 

@@ -49,7 +49,7 @@ describe.runIf(externalBacking)('external memory seen by V8 (child process)', ()
       const region = out[`${key}BufferBytes`];
       expect(region).toBeGreaterThanOrEqual(16 * MiB - 64 * 1024);
       expect(out[`${key}Reserved`]).toBeGreaterThanOrEqual(region);
-      // Its state table and magazine block (at most a byte per 16 bytes of region) only.
+      // Created and shared: its state table and magazine block (at most a byte per 16 bytes of region) only.
       expect(out[`${key}CreatedExternal`]).toBeLessThan(region / 8);
       expect(out[`${key}Views`]).toBeGreaterThan(10_000);
       expect(out[`${key}ViewsExternal`]).toBeGreaterThan(region / 2);

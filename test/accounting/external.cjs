@@ -107,6 +107,8 @@ async function main() {
     const ext = external();
     const res = reserved();
     const a = make();
+    // Sharing needs no ArrayBuffer over the region either (attach() finds it by id).
+    a.share();
     out[`${key}Reserved`] = reserved() - res;
     out[`${key}CreatedExternal`] = external() - ext;
     const views = [];
