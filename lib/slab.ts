@@ -221,7 +221,7 @@ export class SlabAllocator extends AllocatorBase {
     // across a window's end either.
     super('SlabAllocator', opened.name, handle, { byteLength: info.reservedBytes, make: () => slabNative.slabRegion(handle) }, true,
       info.slabBytes <= WINDOW_BYTES ? 'aligned' : 'overlapping');
-    slabNative.slabRename(opened.handle, this.name);
+    slabNative.slabRename(handle, this.name);
     this.slabBytes = info.slabBytes;
     this.sizeClasses = Object.freeze(info.classSizes.slice());
     this.debug = opened.debug;

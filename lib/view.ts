@@ -199,10 +199,12 @@ class ViewMark extends Adopt {
 export class RegionViews {
   /** One ArrayBuffer over each window made so far, by window index. */
   private readonly windows_: (ArrayBuffer | undefined)[] = [];
-  /** Disjoint windows of this many bytes each, or 0 for the 'overlapping' layout. */
-  private readonly windowBytes_: number;
-  /** log2(windowBytes_) when that is a power of two (the view fast path), else -1. */
-  private readonly windowShift_: number;
+  /** Distance between window starts. */
+  private readonly stride_: number;
+  /** Bytes of one window (stride_ unless the layout overlaps). */
+  private readonly span_: number;
+  /** log2(stride_) for windows that do not overlap and are a power of two (the view fast path), else -1. */
+  private readonly shift_: number;
   private readonly detached_ = new WeakSet<ArrayBuffer>();
   /** This thread's ArrayBuffer over the whole region, once made (an empty one after forget()). */
   private region_: ArrayBuffer | undefined;
@@ -222,9 +224,10 @@ export class RegionViews {
     private readonly mark_: boolean,
     layout: WindowLayout,
   ) {
-    this.windowBytes_ = layout === 'overlapping' ? 0 : disjointWindowBytes(layout);
-    const bytes = this.windowBytes_;
-    this.windowShift_ = bytes > 0 && (bytes & (bytes - 1)) === 0 ? 31 - Math.clz32(bytes) : -1;
+    const disjoint = layout === 'overlapping' ? 0 : disjointWindowBytes(layout);
+    this.stride_ = disjoint > 0 ? disjoint : WINDOW_STRIDE;
+    this.span_ = disjoint > 0 ? disjoint : WINDOW_BYTES;
+    this.shift_ = disjoint > 0 && (disjoint & (disjoint - 1)) === 0 ? 31 - Math.clz32(disjoint) : -1;
     this.size_ = region.byteLength;
     this.makeRegion_ = 'make' in region ? region.make : null;
     if (this.makeRegion_ === null) this.adoptRegion_(region as ArrayBuffer);
@@ -256,13 +259,13 @@ export class RegionViews {
 
   /** A Buffer over region[offset, offset+length); the caller owns the allocation. */
   view(offset: number, length: number): Buffer {
-    const shift = this.windowShift_;
+    const shift = this.shift_;
     if (shift >= 0) {
       // A view of a window of a power-of-two size, made already (regions are
       // below 2 GiB: the offset is a nonnegative int32). The v8 backing makes no windows.
       const w = this.windows_[offset >>> shift];
-      const start = offset & (this.windowBytes_ - 1);
-      if (w !== undefined && length !== 0 && start + length <= this.windowBytes_ && offset + length <= this.size_) {
+      const start = offset & (this.span_ - 1);
+      if (w !== undefined && length !== 0 && start + length <= this.span_ && offset + length <= this.size_) {
         const v = new FastBuffer(w, start, length);
         if (this.mark_) new ViewMark(v, this, offset);
         return v;
@@ -281,10 +284,9 @@ export class RegionViews {
       return v;
     }
     // One division; the quotient is an exact int32 for any region below 2^46 bytes.
-    const stride = this.windowBytes_ > 0 ? this.windowBytes_ : WINDOW_STRIDE;
-    const i = (offset / stride) | 0;
-    const start = offset - i * stride;
-    if (start + length <= (this.windowBytes_ > 0 ? this.windowBytes_ : WINDOW_BYTES)) {
+    const i = (offset / this.stride_) | 0;
+    const start = offset - i * this.stride_;
+    if (start + length <= this.span_) {
       const v = new FastBuffer(this.windows_[i] ?? this.window_(i), start, length);
       // Empty views are always marked: an empty subarray names no allocation, so handleOf() needs the mark.
       if (this.mark_ || length === 0) new ViewMark(v, this, offset);
@@ -363,9 +365,8 @@ export class RegionViews {
   }
 
   private window_(i: number): ArrayBuffer {
-    const bytes = this.windowBytes_;
-    const base = i * (bytes > 0 ? bytes : WINDOW_STRIDE);
-    const w = this.slice_(base, Math.min(bytes > 0 ? bytes : WINDOW_BYTES, this.size_ - base));
+    const base = i * this.stride_;
+    const w = this.slice_(base, Math.min(this.span_, this.size_ - base));
     this.windows_[i] = w;
     return w;
   }
