@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "../core/guards.h"
 #include "../core/magazine_block.h"
@@ -36,22 +37,23 @@ class BasicSlabCache {
   struct Attachment {
     SlabAllocator& a;
     MagazineBlock block;
-    Status last = Status::kOk;  ///< the last refill's status
+    std::vector<uint8_t> by_size;  ///< size (0..max_small) -> class id
+    Status last = Status::kOk;     ///< the last refill's status
   };
 
  public:
   /// Attaches to `a` (which must outlive the cache). ok() is false when the
   /// block could not be allocated.
-  explicit BasicSlabCache(SlabAllocator& a) noexcept : att_(attach(a)) {
+  __attribute__((always_inline)) explicit BasicSlabCache(SlabAllocator& a) noexcept : att_(attach(a)) {
     if (att_ == nullptr) return;
     words_ = reinterpret_cast<uint32_t*>(att_->block.words());
     states_ = reinterpret_cast<Byte*>(a.states().bytes());
-    class_ids_ = a.class_ids().data();
+    by_size_ = att_->by_size.data();
     max_small_ = a.max_small();
     classes_ = a.classes();
   }
 
-  ~BasicSlabCache() { detach(att_, frees_); }
+  __attribute__((always_inline)) ~BasicSlabCache() { detach(att_, frees_); }
 
   BasicSlabCache(const BasicSlabCache&) = delete;
   BasicSlabCache& operator=(const BasicSlabCache&) = delete;
@@ -62,7 +64,7 @@ class BasicSlabCache {
   /// Allocates `size` bytes; *off is the handle (byte offset into the region).
   Status alloc(size_t size, uint32_t* off) noexcept {
     if (OFFHEAP_UNLIKELY(size > max_small_)) return alloc_single(att_, size, off);
-    const uint32_t k = class_ids_[(size + SlabAllocator::kGranule - 1) >> SlabAllocator::kGranuleShift];
+    const uint32_t k = by_size_[size];
     uint32_t top = word(k);
     if (OFFHEAP_UNLIKELY(top % MagazineBlock::kStride == 0) && (top = refill(att_, k, frees_)) % MagazineBlock::kStride == 0)
       return refill_failed(att_);
@@ -80,15 +82,20 @@ class BasicSlabCache {
     if (OFFHEAP_UNLIKELY((off & (0x80000000u | (SlabAllocator::kGranule - 1))) != 0)) return Status::kInvalidHandle;
     Byte& state = states_[off >> SlabAllocator::kGranuleShift];
     const auto k = static_cast<uint32_t>(Shared ? std::atomic_ref<Byte>(state).load(std::memory_order_relaxed) : state);
-    if (OFFHEAP_UNLIKELY(k - 1 >= classes_)) return free_slow(att_, off);  // large, free already, or no slot
+    // Any byte value indexes the tops and ends (kAllIds); they are equal for
+    // an id of no class, so one test sends both a full magazine and a state
+    // that is no live small object (large, free already, no slot) aside.
+    uint32_t top = word(k);
+    if (OFFHEAP_UNLIKELY(top == words_[MagazineBlock::kAllIds + k])) {
+      if (k - 1 >= classes_) return free_slow(att_, off);
+      top = drain(att_, k, frees_);
+    }
     if constexpr (Shared) {
       Byte want = Byte(k);
       if (!std::atomic_ref<Byte>(state).compare_exchange_strong(want, Byte(SlotState::kCached))) return free_slow(att_, off);
     } else {
       state = Byte(SlotState::kCached);
     }
-    uint32_t top = word(k);
-    if (OFFHEAP_UNLIKELY(top == (words_ - kEndsWords)[k])) top = drain(att_, k, frees_);
     words_[top] = off;
     set_word(k, top + 1);
     ++frees_;
@@ -103,21 +110,29 @@ class BasicSlabCache {
   }
 
  private:
-  /// The block is preceded by a copy of its ends (the tops of full
-  /// magazines), at a fixed distance from the tops: the full-magazine test
-  /// of a free needs no register of its own.
-  static constexpr uint32_t kEndsWords = 256;
-  static_assert(SlabAllocator::kMaxClasses < kEndsWords);
+  /// The block has tops and ends for every byte value (kAllIds): the ends
+  /// lie at a fixed distance from the tops, so the full-magazine test of a
+  /// free needs no register of its own.
+  static_assert(SlabAllocator::kMaxClasses < MagazineBlock::kAllIds);
 
   static Attachment* attach(SlabAllocator& a) noexcept {
-    auto* mem = static_cast<uint32_t*>(std::calloc(1, kEndsWords * 4 + MagazineBlock::layout(a.classes()).bytes));
+    const auto layout = MagazineBlock::layout(a.classes(), MagazineBlock::kStride, MagazineBlock::kAllIds);
+    void* mem = std::calloc(1, layout.bytes);
     if (mem == nullptr) return nullptr;
-    auto* at = new (std::nothrow) Attachment{a, MagazineBlock(mem + kEndsWords, a.classes(), a.magazine_capacities())};
+    auto* at = new (std::nothrow)
+        Attachment{a, MagazineBlock(mem, a.classes(), a.magazine_capacities(), MagazineBlock::kStride, MagazineBlock::kAllIds), {}};
     if (at == nullptr) {
       std::free(mem);
       return nullptr;
     }
-    for (uint32_t c = 0; c < a.classes(); ++c) mem[c + 1] = at->block.base(c) + at->block.capacity(c);
+    try {
+      at->by_size.resize(size_t{a.max_small()} + 1);
+    } catch (const std::bad_alloc&) {
+      delete at;
+      std::free(mem);
+      return nullptr;
+    }
+    for (size_t n = 0; n < at->by_size.size(); ++n) at->by_size[n] = static_cast<uint8_t>(a.class_for(n) + 1);
     a.attach(&at->block);
     return at;
   }
@@ -127,7 +142,7 @@ class BasicSlabCache {
     publish(at, frees);
     uint32_t bad;
     at->a.detach(&at->block, &bad);
-    void* mem = reinterpret_cast<uint32_t*>(at->block.words()) - kEndsWords;
+    void* mem = at->block.words();
     delete at;
     std::free(mem);
   }
@@ -181,7 +196,7 @@ class BasicSlabCache {
   Attachment* att_;                  ///< the block and the allocator, for the slow paths
   uint32_t* words_ = nullptr;        ///< the block: tops, then handles (unsigned: no sign extension)
   Byte* states_ = nullptr;           ///< the allocator's state bytes
-  const uint8_t* class_ids_ = nullptr;  ///< (size + 15) >> 4 -> class id
+  const uint8_t* by_size_ = nullptr;  ///< size -> class id
   uint64_t max_small_ = 0;
   uint64_t classes_ = 0;
   uint64_t frees_ = 0;

@@ -6,18 +6,19 @@
 
 namespace offheap {
 
-MagazineBlock::Layout MagazineBlock::layout(uint32_t classes, uint32_t stride) noexcept {
+MagazineBlock::Layout MagazineBlock::layout(uint32_t classes, uint32_t stride, uint32_t id_words) noexcept {
   Layout l{};
   l.tops = 0;
-  l.ends = classes + 1;
-  l.handles = static_cast<uint32_t>(align_up(2 * (size_t{classes} + 1), stride));
+  l.ends = id_words > classes ? id_words : classes + 1;
+  l.handles = static_cast<uint32_t>(align_up(2 * size_t{l.ends}, stride));
   l.counters_byte = static_cast<uint32_t>(align_up((l.handles + size_t{classes} * stride) * 4, 8));
   l.bytes = l.counters_byte + kCounters * sizeof(double);
   return l;
 }
 
-MagazineBlock::MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps, uint32_t stride) noexcept
-    : words_(static_cast<int32_t*>(mem)), classes_(classes), stride_(stride), layout_(layout(classes, stride)), caps_(caps),
+MagazineBlock::MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps, uint32_t stride,
+                             uint32_t id_words) noexcept
+    : words_(static_cast<int32_t*>(mem)), classes_(classes), stride_(stride), layout_(layout(classes, stride, id_words)), caps_(caps),
       homes_(classes, 0xFFFFFFFFu) {
   if (words_ == nullptr) return;
   for (uint32_t c = 0; c < classes; ++c) {

@@ -9,9 +9,10 @@
 // Classes are numbered by id k = class index + 1 here (the id is also what a
 // live slot's state byte holds, so a free indexes the block with it).
 // Layout (32-bit words; lib/magazine-block.ts mirrors it), C classes and a
-// stride S (a power of two: 64 for the slab's classes, 256 for a pool's one):
+// stride S (a power of two: 64 for the slab's classes, 256 for a pool's one),
+// I = C + 1 id words (or kAllIds):
 //   [k]            top of class k: the word index one past its last handle
-//   [C + 1 + k]    end of class k: its top when full
+//   [I + k]        end of class k: its top when full
 //   [H + S(k-1), H + S(k-1) + cap_k)   the handles of class k (H = S-word aligned,
 //                  so a magazine is empty exactly when top % S == 0)
 //   float64 at counters_byte:  [0] handles refilled, [1] frees by the fast
@@ -66,11 +67,18 @@ class MagazineBlock {
     uint32_t counters_byte;  ///< byte offset of the float64 counters
     uint32_t bytes;          ///< total size of the block
   };
-  static Layout layout(uint32_t classes, uint32_t stride = kStride) noexcept;
+  /// `id_words` (at least classes + 1; 0 for that) is how many words the
+  /// tops and the ends each take: with kAllIds, tops[k] and ends[k] exist
+  /// for every byte value k and are equal (0) for the ids of no class, so a
+  /// free's one test `top == end` also turns away a state byte that names
+  /// no class (a C++ cache whose block is its own: slab_cache.h).
+  static Layout layout(uint32_t classes, uint32_t stride = kStride, uint32_t id_words = 0) noexcept;
+  static constexpr uint32_t kAllIds = 256;
 
-  /// A block over `mem` (layout(classes, stride).bytes, zeroed) with these
+  /// A block over `mem` (layout(classes, stride, id_words).bytes, zeroed) with these
   /// capacities (each 2..stride-1); writes every class's top (empty) and end.
-  MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps, uint32_t stride = kStride) noexcept;
+  MagazineBlock(void* mem, uint32_t classes, const std::vector<uint32_t>& caps, uint32_t stride = kStride,
+                uint32_t id_words = 0) noexcept;
 
   uint32_t classes() const noexcept { return classes_; }
   int32_t* words() const noexcept { return words_; }

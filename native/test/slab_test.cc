@@ -173,6 +173,41 @@ TEST(slab_cache_rejects_bad_frees) {
   a->release();
 }
 
+// The cache's block has a top and an end for every byte value, equal for an
+// id of no class: a free whose state byte names no class (scribbled by JS,
+// or never a small object's) goes to the slow path and changes nothing.
+TEST(slab_cache_turns_away_states_that_name_no_class) {
+  const MagazineBlock::Layout l = MagazineBlock::layout(3, MagazineBlock::kStride, MagazineBlock::kAllIds);
+  CHECK_EQ(l.ends, MagazineBlock::kAllIds);
+  CHECK_EQ(l.handles, 2 * MagazineBlock::kAllIds);
+  CHECK_EQ(MagazineBlock::layout(3).ends, 4u);  // the JS blocks keep theirs
+  SlabAllocator* a = make();
+  REQUIRE(a);
+  {
+    SlabCache cache(*a);
+    uint32_t off;
+    REQUIRE(cache.alloc(48, &off) == Status::kOk);
+    uint8_t* state = a->states().bytes() + (off >> SlabAllocator::kGranuleShift);
+    const uint8_t id = *state;
+    REQUIRE(id == a->class_for(48) + 1);
+    MagazineBlock& b = cache.block();
+    const size_t bytes = MagazineBlock::layout(a->classes(), MagazineBlock::kStride, MagazineBlock::kAllIds).bytes;
+    const std::vector<uint8_t> before(reinterpret_cast<uint8_t*>(b.words()), reinterpret_cast<uint8_t*>(b.words()) + bytes);
+    uint32_t turned_away = 0;
+    for (uint32_t v = 0; v < 256; ++v) {
+      if (v >= 1 && v <= a->classes()) continue;  // a class id: trusted as the class (depot checks on drain)
+      *state = static_cast<uint8_t>(v);
+      turned_away += cache.free(off) != Status::kOk;
+      CHECK(std::memcmp(before.data(), b.words(), bytes) == 0);
+    }
+    CHECK_EQ(turned_away, 256 - a->classes());
+    *state = id;
+    CHECK(cache.free(off) == Status::kOk);
+    CHECK(verify(a) == Status::kOk);
+  }
+  a->release();
+}
+
 // Large sizes get their own run: slab-aligned, page-rounded usable size,
 // committed while live and given back on free; a second free is caught.
 TEST(slab_large_runs) {
