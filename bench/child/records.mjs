@@ -186,7 +186,7 @@ function access() {
   let s = 7;
   let ids = 0;
   for (let r = 0; r < REQUESTS; r++) {
-    s = (s * 1103515245 + 12345) >>> 0;
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     ids += store.touch(s % N, 0.25);
   }
   return ids;
@@ -203,7 +203,7 @@ function requests() {
   let s = 1;
   let check = 0;
   for (let r = 0; r < REQUESTS; r++) {
-    s = (s * 1103515245 + 12345) >>> 0;
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     const i = s % N;
     const id = store.touch(i, 0.25);
     if (id !== i) throw new Error(`record ${i} holds id ${id}`);

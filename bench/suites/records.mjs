@@ -108,7 +108,11 @@ export default async function records({ quick }) {
     makeGroup(`${label} long-lived records: field access (${2 * count} random read-modify-writes of two fields, nothing allocated)`, entries((x) => x.accessMs), {
       unit: 'ms', rounds, baseline: TYPED,
       note: 'Each access is at(h) (or the handle lookup), score += 0.25, hits++, read id. Random order over 64 MiB: memory-bound; the cursor also reads the handle\'s state byte.',
-      target: { candidate: CURSOR, vs: TYPED, atLeast: 1 / 1.3, label: 'layout cursor, at() included: field access at most 1.3x hand-written typed-array code over the same pool (ratio >= 0.77)' },
+      target: {
+        candidate: CURSOR, vs: TYPED, atLeast: 1 / 1.3, label: 'layout cursor, at() included: field access at most 1.3x hand-written typed-array code over the same pool (ratio >= 0.77)',
+        why: 'at() reads the slot\'s state byte (a 1 MiB table for 1M slots) beside the record: a second random memory access; '
+          + `over a pool on huge pages the cursor measured ${fx(times('cursor-huge', 'typed', (x) => x.accessMs))} the time of the hand-written code`,
+      },
     }),
     makeGroup(`${label} long-lived records: scan (every record in order, two fields read)`, entries((x) => x.scanMs), {
       unit: 'ms', rounds, baseline: TYPED,
