@@ -103,8 +103,12 @@ struct OffheapObjectPool {
     o.slot_size = static_cast<uint32_t>(s.max_size);
     o.align = 16;
     o.capacity = static_cast<uint32_t>(s.max_live + 1);
-    require(offheap::ObjectPool::create(o, offheap::PageSource::system(), &pool_) == offheap::Status::kOk, "ObjectPool::create");
-    base_ = pool_->region()->base();
+    // Created into a local: the member's address handed to create() would
+    // make the whole adapter escape, and the loop reload its fields.
+    offheap::ObjectPool* pool = nullptr;
+    require(offheap::ObjectPool::create(o, offheap::PageSource::system(), &pool) == offheap::Status::kOk, "ObjectPool::create");
+    pool_ = pool;
+    base_ = pool->region()->base();
   }
   ~OffheapObjectPool() {
     pool_->destroy();
