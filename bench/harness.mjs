@@ -34,8 +34,10 @@ function quantile(sorted, q) {
 /**
  * Compares candidates on one workload.
  *
- * candidate: { name, run(ops), setup?(), teardown?(), peer?, unavailable? }
+ * candidate: { name, run(ops), setup?(), teardown?(), peer?, unavailable?, ops? }
  *   run(ops) performs `ops` operations (what an "op" is, the group says).
+ *   ops: this candidate's operations per timed run when it is far slower
+ *   than the rest (its figure is per op all the same; the note says so).
  *   unavailable: a reason string; the candidate is not run but keeps its row
  *   (e.g. "offheap ArenaScope not available in this build"), so no row is hidden.
  * options: { ops, rounds, warmup, baseline, unit, note, target, settle }
@@ -56,7 +58,9 @@ function quantile(sorted, q) {
  *   `ratio` = how many times faster than the baseline (> 1 is faster).
  */
 export async function compare(title, candidates, options = {}) {
-  const ops = QUICK ? Math.max(1, Math.floor((options.ops ?? 100_000) / 100)) : (options.ops ?? 100_000);
+  const scaled = (n) => (QUICK ? Math.max(1, Math.floor(n / 100)) : n);
+  const ops = scaled(options.ops ?? 100_000);
+  const opsOf = (c) => (c.ops === undefined ? ops : scaled(c.ops));
   const rounds = QUICK ? 3 : (options.rounds ?? 15);
   const warmup = QUICK ? 1 : (options.warmup ?? 3);
   const baseline = options.baseline ?? candidates[0].name;
@@ -80,19 +84,22 @@ export async function compare(title, candidates, options = {}) {
       if (failed.has(c.name)) continue;
       await attempt(c, async () => {
         if (options.settle) globalThis.gc?.();
+        const n = opsOf(c);
         const t0 = now();
-        await c.run(ops);
+        await c.run(n);
         const dt = Number(now() - t0);
-        if (r >= warmup) samples.get(c.name).push(dt / ops);
+        if (r >= warmup) samples.get(c.name).push(dt / n);
       });
     }
     progress(`${title}: round ${r + 1}/${warmup + rounds}`);
   }
   for (const c of live) await attempt(c, () => c.teardown?.());
+  const own = live.filter((c) => opsOf(c) !== ops).map((c) => `${c.name}: ${opsOf(c)} ops per round`);
+  const note = own.length ? [options.note, `Fewer ops for the slowest (figures per op all the same): ${own.join('; ')}.`].filter(Boolean).join(' ') : options.note;
   const group = makeGroup(
     title,
     candidates.map((c) => ({ name: c.name, peer: c.peer, unavailable: c.unavailable ?? failed.get(c.name), samples: samples.get(c.name) })),
-    { ...options, ops, rounds, baseline },
+    { ...options, note, ops, rounds, baseline },
   );
   done(`${title} (${rounds} rounds x ${ops} ops, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   return group;

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain .mjs module without types
-import { makeGroup, toMarkdown, fmt, fmtRatio } from '../bench/harness.mjs';
+import { compare, makeGroup, toMarkdown, fmt, fmtRatio, QUICK } from '../bench/harness.mjs';
 // @ts-expect-error plain .mjs module without types
 import { readmeSection, spliceReadme, START, END } from '../bench/readme.mjs';
 // @ts-expect-error plain .mjs module without types
@@ -19,7 +19,7 @@ const root = join(__dirname, '..');
 
 interface Row { name: string; peer: boolean; median: number | null; ratio: number | null; spread: number | null; unavailable?: string; ratioNote?: string; below?: number }
 interface Target { candidate: string; status: string; value: number | null; label: string; reason?: string }
-interface Group { title: string; unit: string; baseline: string; rounds: number; better: string; rows: Row[]; targets: Target[]; latency?: { percentiles: number[]; rows: { name: string; us: (number | null)[] }[] } }
+interface Group { title: string; note?: string; unit: string; baseline: string; rounds: number; better: string; rows: Row[]; targets: Target[]; latency?: { percentiles: number[]; rows: { name: string; us: (number | null)[] }[] } }
 interface Report { quick: boolean; command: string; date: string; machine: { cpu: string; node: string }; suites: { name: string; error?: string; skipped?: string; groups: Group[]; notes?: string[]; summary?: { columns: string[]; rows: unknown[][] }[] }[] }
 
 describe('npm run bench -- --quick', () => {
@@ -147,6 +147,28 @@ describe('targets', () => {
     { name: 'fast', samples: [10, 10, 10] },
     { name: 'gone', unavailable: 'not in this build' },
   ];
+  // A candidate far slower than the rest may run fewer ops per round: it gets
+  // exactly those, its figure is still per op, and the note says so.
+  it('runs a candidate with ops of its own that many times per round, and says so', async () => {
+    const seen: Record<string, number[]> = { many: [], few: [] };
+    const quiet = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write; // the progress lines
+    let g: Group;
+    try {
+      g = await compare('ops', [
+        { name: 'many', run: (n: number) => { seen.many.push(n); } },
+        { name: 'few', ops: 700, run: (n: number) => { seen.few.push(n); } },
+      ], { ops: 5000, rounds: 2, warmup: 1, note: 'A note.' });
+    } finally {
+      process.stderr.write = quiet;
+    }
+    const few = QUICK ? 7 : 700;
+    expect(new Set(seen.few)).toEqual(new Set([few]));
+    expect(new Set(seen.many)).toEqual(new Set([QUICK ? 50 : 5000]));
+    expect(g.note).toBe(`A note. Fewer ops for the slowest (figures per op all the same): few: ${few} ops per round.`);
+    expect(g.rows.map((r: { name: string }) => r.name)).toEqual(['many', 'few']);
+  });
+
   // A target over a ratio: 3x faster meets "at least 2", misses "at least 4".
   it('says met or not met from the ratio against `vs`', () => {
     const g = makeGroup('t', rows, { target: [{ candidate: 'fast', vs: 'peer', atLeast: 2 }, { candidate: 'fast', vs: 'peer', atLeast: 4 }] });

@@ -34,11 +34,12 @@ function gc() {
 }
 
 /** Handles: each op frees one member of the live set and allocates a new size in its place. */
-function handleChurn(name, make, alloc, free, peer = false) {
+function handleChurn(name, make, alloc, free, peer = false, ops = undefined) {
   let a, live;
   return {
     name,
     peer,
+    ops,
     setup() {
       a = make();
       live = new Int32Array(LIVE);
@@ -61,11 +62,12 @@ function handleChurn(name, make, alloc, free, peer = false) {
 }
 
 /** The same with objects (Buffers / typed-array views) in the live set. */
-function viewChurn(name, make, alloc, free, peer = false) {
+function viewChurn(name, make, alloc, free, peer = false, ops = undefined) {
   let a, live;
   return {
     name,
     peer,
+    ops,
     setup() {
       a = make();
       live = new Array(LIVE);
@@ -90,6 +92,8 @@ function viewChurn(name, make, alloc, free, peer = false) {
 }
 
 const slabOptions = { maxBytes: 256 * MiB };
+/** @thi.ng/malloc's ops take microseconds in this churn (each free walks its free list): fewer of them per round. */
+const THING_OPS = 20_000;
 /**
  * Buffer.allocUnsafe(size) in the same churn: the new Buffer replaces a member
  * of the live set and the old one becomes garbage (the GC frees it). With
@@ -129,7 +133,7 @@ async function churnGroups() {
   const handles = await compare('Mixed-size churn through handles (16..1024 B, live set of 1024): free one, allocate one', [
     unsafeChurn(false),
     handleChurn('SlabAllocator allocHandle/freeHandle', () => new SlabAllocator(slabOptions), (a, n) => a.allocHandle(n), (a, h) => a.freeHandle(h)),
-    handleChurn('@thi.ng/malloc malloc/free', () => thingPool(256 * MiB), (a, n) => a.malloc(n), (a, h) => a.free(h), true),
+    handleChurn('@thi.ng/malloc malloc/free', () => thingPool(256 * MiB), (a, n) => a.malloc(n), (a, h) => a.free(h), true, THING_OPS),
     handleChurn('SlabAllocator, debug mode', () => new SlabAllocator({ ...slabOptions, debug: { leaks: 'off' } }), (a, n) => a.allocHandle(n), (a, h) => a.freeHandle(h)),
   ], {
     ops: 200_000, baseline: 'Buffer.allocUnsafe(size)',
@@ -143,7 +147,7 @@ async function churnGroups() {
   const views = await compare('Mixed-size churn through Buffer views (16..1024 B, live set of 1024)', [
     unsafeChurn(true),
     viewChurn('SlabAllocator alloc/free (Buffer)', () => new SlabAllocator(slabOptions), (a, n) => a.alloc(n), (a, b) => a.free(b)),
-    viewChurn('@thi.ng/malloc mallocAs/free (Uint8Array)', () => thingPool(256 * MiB), (a, n) => a.mallocAs('u8', n), (a, b) => a.free(b), true),
+    viewChurn('@thi.ng/malloc mallocAs/free (Uint8Array)', () => thingPool(256 * MiB), (a, n) => a.mallocAs('u8', n), (a, b) => a.free(b), true, THING_OPS),
   ], { ops: 200_000, baseline: 'Buffer.allocUnsafe(size)', note: 'Each op also writes the first byte of the new Buffer.' });
   // Debug Buffers cost microseconds each: a group of its own, with fewer ops.
   const debugViews = await compare('Debug mode next to release: mixed-size churn through Buffer views', [
