@@ -311,10 +311,17 @@ function viewsOf(ab: ArrayBuffer): Views {
   return v;
 }
 
-type CursorClass = new (host: RecordHost | null, views: Views, states?: Uint8Array, generations?: Uint16Array) => RecordCursor<LayoutSpec>;
+type CursorClass = new (host: RecordHost | null, states?: Uint8Array, generations?: Uint16Array) => RecordCursor<LayoutSpec>;
 
-/** Per layout: its cursor classes, by kind ('typed', 'dataView', and one per slot geometry of pools). */
-const classes = new WeakMap<Layout, Map<string, CursorClass>>();
+/**
+ * Per buffer (its views) and layout: the cursor classes, by kind ('typed',
+ * 'dataView', and one per slot geometry of pools). A class is made for the
+ * views of one buffer, which its accessors hold as constants of their
+ * closure: an optimized accessor then indexes a known typed array, as
+ * hand-written code over module-level typed arrays does, rather than
+ * loading the array, its length and its base from the cursor on every field.
+ */
+const classes = new WeakMap<Views, WeakMap<Layout, Map<string, CursorClass>>>();
 
 /**
  * The cursor over `host` for layout `l`: a fresh instance of the layout's
@@ -325,21 +332,23 @@ const classes = new WeakMap<Layout, Map<string, CursorClass>>();
 export function makeCursor<S extends LayoutSpec>(l: Layout<S>, host: RecordHost, dataView = !LITTLE_ENDIAN): RecordCursor<S> {
   const views = viewsOf(host.buffer);
   const slots = slotsOf(host);
-  if (slots === null) return new (cursorClass(l, dataView))(host, views) as unknown as RecordCursor<S>;
-  const Ctor = slotCursorClass(l, dataView, slots);
-  return new Ctor(host, views, slots.states, slots.generations?.gens) as unknown as RecordCursor<S>;
+  if (slots === null) return new (cursorClass(l, views, dataView))(host) as unknown as RecordCursor<S>;
+  const Ctor = slotCursorClass(l, views, dataView, slots);
+  return new Ctor(host, slots.states, slots.generations?.gens) as unknown as RecordCursor<S>;
 }
 
-function cached(l: Layout, key: string, make: () => CursorClass): CursorClass {
-  let byKey = classes.get(l);
-  if (byKey === undefined) classes.set(l, (byKey = new Map()));
+function cached(l: Layout, views: Views, key: string, make: () => CursorClass): CursorClass {
+  let byLayout = classes.get(views);
+  if (byLayout === undefined) classes.set(views, (byLayout = new WeakMap()));
+  let byKey = byLayout.get(l);
+  if (byKey === undefined) byLayout.set(l, (byKey = new Map()));
   let c = byKey.get(key);
   if (c === undefined) byKey.set(key, (c = make()));
   return c;
 }
 
-function cursorClass(l: Layout, dataView: boolean): CursorClass {
-  return cached(l, dataView ? 'dataView' : 'typed', () => generate(l, dataView));
+function cursorClass(l: Layout, views: Views, dataView: boolean): CursorClass {
+  return cached(l, views, dataView ? 'dataView' : 'typed', () => generate(l, views, dataView));
 }
 
 /**
@@ -391,14 +400,14 @@ function slotsOf(host: RecordHost): PoolSlots | null {
  * pool's read and its own); a shared or attached pool's cursor asks
  * liveOffset_ every time.
  */
-function slotCursorClass(l: Layout, dataView: boolean, slots: PoolSlots): CursorClass {
+function slotCursorClass(l: Layout, views: Views, dataView: boolean, slots: PoolSlots): CursorClass {
   const size = slots.slotSize;
   const shift = Math.log2(size);
   const pow2 = Number.isInteger(shift);
   const offsetOf = (i: string): string => (pow2 ? `(${i} << ${shift})` : `(${i} * ${size})`);
   const g = slots.generations;
   const key = `${dataView ? 'dataView' : 'typed'}:${size}:${g === undefined ? 'plain' : `gen${g.indexBits}`}`;
-  return cached(l, key, () => {
+  return cached(l, views, key, () => {
     // A power-of-two slot: an int32 (h | 0 is h, free for a Smi) whose sign and low bits are clear.
     const check = g === undefined
       ? pow2
@@ -413,8 +422,8 @@ function slotCursorClass(l: Layout, dataView: boolean, slots: PoolSlots): Cursor
       ];
     const source = [
       'return class extends Base {',
-      '  constructor(host, views, states, generations) {',
-      '    super(host, views);',
+      '  constructor(host, states, generations) {',
+      '    super(host);',
       '    this.$st = states;',
       g === undefined ? '' : '    this.$gens = generations;',
       '    this.$live = -1;',
@@ -433,43 +442,43 @@ function slotCursorClass(l: Layout, dataView: boolean, slots: PoolSlots): Cursor
       '  }',
       '};',
     ].join('\n');
-    return new Function('Base', source)(cursorClass(l, dataView)) as CursorClass;
+    return new Function('Base', source)(cursorClass(l, views, dataView)) as CursorClass;
   });
 }
 
 /** The JS expression of field `f` read at byte `at` (an expression). */
 function readExpr(f: ParsedField, s: ScalarInfo, at: string, dataView: boolean): string {
   const raw = dataView
-    ? `this.$dv.get${s.view}(${at}${s.size > 1 ? ', true' : ''})`
-    : `this.$${s.view}[${s.size === 1 ? at : `(${at}) >>> ${Math.log2(s.size)}`}]`;
+    ? `$dv.get${s.view}(${at}${s.size > 1 ? ', true' : ''})`
+    : `$${s.view}[${s.size === 1 ? at : `(${at}) >>> ${Math.log2(s.size)}`}]`;
   return f.type === 'bool' ? `(${raw} !== 0)` : raw;
 }
 
 function writeStmt(f: ParsedField, s: ScalarInfo, at: string, value: string, dataView: boolean): string {
   const v = f.type === 'bool' ? `(${value} ? 1 : 0)` : value;
   return dataView
-    ? `this.$dv.set${s.view}(${at}, ${v}${s.size > 1 ? ', true' : ''});`
-    : `this.$${s.view}[${s.size === 1 ? at : `(${at}) >>> ${Math.log2(s.size)}`}] = ${v};`;
+    ? `$dv.set${s.view}(${at}, ${v}${s.size > 1 ? ', true' : ''});`
+    : `$${s.view}[${s.size === 1 ? at : `(${at}) >>> ${Math.log2(s.size)}`}] = ${v};`;
 }
 
 /**
- * Builds the cursor class of a layout: source text with every offset a
- * literal, compiled once with new Function. Field names are identifiers
- * (checked by layout()), so they are safe to splice.
+ * Builds the cursor class of a layout over one buffer's views: source text
+ * with every offset a literal and the views constants of its closure,
+ * compiled once per buffer with new Function. Field names are identifiers
+ * (checked by layout()), so they are safe to splice; the closure's names
+ * start with $, and an accessor reaches a field only as this.<name>.
  */
-function generate(l: Layout, dataView: boolean): CursorClass {
+function generate(l: Layout, views: Views, dataView: boolean): CursorClass {
   const fields = parsed.get(l)!;
   const nested = fields.filter((f) => f.kind === 'layout');
+  const viewNames = [...new Set(Object.values(SCALARS).map((s) => s.view))];
   const lines: string[] = [];
+  lines.push(`const $ab = V.ab, $buf = V.buf, $dv = V.dv, ${viewNames.map((v) => `$${v} = V.${v}`).join(', ')};`);
   lines.push('return class Record {');
-  lines.push('  constructor(host, views) {');
+  lines.push('  constructor(host) {');
   lines.push('    this.$host = host;');
   lines.push(`    this.$o = ${NOWHERE};`);
-  lines.push('    this.$ab = views.ab;');
-  lines.push('    this.$buf = views.buf;');
-  lines.push('    this.$dv = views.dv;');
-  for (const v of new Set(Object.values(SCALARS).map((s) => s.view))) lines.push(`    this.$${v} = views.${v};`);
-  for (const f of nested) lines.push(`    this.$c_${f.name} = new N_${f.name}(null, views);`);
+  for (const f of nested) lines.push(`    this.$c_${f.name} = new N_${f.name}(null);`);
   lines.push('  }');
   lines.push(`  at(h) { this.$o = this.$host.liveOffset_(h, ${l.size}, ${l.align}); return this; }`);
   lines.push('  get offset() { return this.$o; }');
@@ -482,21 +491,21 @@ function generate(l: Layout, dataView: boolean): CursorClass {
       lines.push(`  get ${f.name}() { return ${readExpr(f, f.scalar!, at, dataView)}; }`);
       lines.push(`  set ${f.name}(v) { ${writeStmt(f, f.scalar!, at, 'v', dataView)} }`);
     } else if (f.kind === 'array') {
-      lines.push(`  get ${f.name}() { return new ${f.scalar!.view}Array(this.$ab, ${at}, ${f.length}); }`);
+      lines.push(`  get ${f.name}() { return new ${f.scalar!.view}Array($ab, ${at}, ${f.length}); }`);
       lines.push(`  set ${f.name}(v) { setArray(this.${f.name}, v, ${JSON.stringify(f.name)}); }`);
     } else if (f.kind === 'utf8') {
-      lines.push(`  get ${f.name}() { return readUtf8(this.$Uint8, this.$buf, ${at}, ${f.length}); }`);
-      lines.push(`  set ${f.name}(v) { writeUtf8(this.$Uint8, this.$buf, ${at}, ${f.length}, v, ${JSON.stringify(f.name)}); }`);
+      lines.push(`  get ${f.name}() { return readUtf8($Uint8, $buf, ${at}, ${f.length}); }`);
+      lines.push(`  set ${f.name}(v) { writeUtf8($Uint8, $buf, ${at}, ${f.length}, v, ${JSON.stringify(f.name)}); }`);
     } else {
       lines.push(`  get ${f.name}() { const c = this.$c_${f.name}; c.$o = ${at}; return c; }`);
       lines.push(`  set ${f.name}(v) { assign(this.${f.name}, v, ${JSON.stringify(f.name)}); }`);
     }
   }
   lines.push('};');
-  const nestedClasses = nested.map((f) => cursorClass(f.layout!, dataView));
-  const factory = new Function('L', 'toObject', 'setArray', 'readUtf8', 'writeUtf8', 'assign', 'inspectSymbol',
+  const nestedClasses = nested.map((f) => cursorClass(f.layout!, views, dataView));
+  const factory = new Function('V', 'L', 'toObject', 'setArray', 'readUtf8', 'writeUtf8', 'assign', 'inspectSymbol',
     ...nested.map((f) => `N_${f.name}`), lines.join('\n'));
-  return factory(l, toObject, setArray, readUtf8, writeUtf8, assign, inspect.custom, ...nestedClasses) as CursorClass;
+  return factory(views, l, toObject, setArray, readUtf8, writeUtf8, assign, inspect.custom, ...nestedClasses) as CursorClass;
 }
 
 // ---- helpers the generated code calls --------------------------------------

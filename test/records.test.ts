@@ -209,6 +209,29 @@ describe('cursors', () => {
     pool.destroy();
   });
 
+  it('cursors of one layout over two pools and an arena each write only their own allocator\'s bytes', () => {
+    // A cursor class holds its buffer's views as constants: one class per buffer, never another's views.
+    const L = layout({ x: 'f64', n: 'u32', name: 'utf8[8]', pos: Pos });
+    const a = new ObjectPool({ layout: L, capacity: 8 });
+    const b = new ObjectPool({ layout: L, capacity: 8 });
+    const arena = new Arena({ maxBytes: 4096 });
+    const [ha, hb, hr] = [a.allocHandle(), b.allocHandle(), arena.allocHandle(L.size, L.align)];
+    const [pa, pb, pr] = [a.record(), b.record(), arena.record(L)];
+    for (const [p, h, v] of [[pa, ha, 1], [pb, hb, 2], [pr, hr, 3]] as const) {
+      const r = p.at(h);
+      r.x = v + 0.5; r.n = v; r.name = `n${v}`; r.pos.a = v;
+    }
+    for (const [buf, h, v] of [[a.buffer, ha, 1], [b.buffer, hb, 2], [arena.buffer, hr, 3]] as const) {
+      const dv = new DataView(buf);
+      expect([dv.getFloat64(h + L.offsetOf('x'), true), dv.getUint32(h + L.offsetOf('n'), true), dv.getInt16(h + L.offsetOf('pos.a'), true)]).toEqual([v + 0.5, v, v]);
+      expect(Buffer.from(buf, h + L.offsetOf('name'), 2).toString()).toBe(`n${v}`);
+    }
+    expect([pa.at(ha).n, pb.at(hb).n, pr.at(hr).n]).toEqual([1, 2, 3]);
+    a.destroy();
+    b.destroy();
+    arena.destroy();
+  });
+
   it('a cursor before its first at() points nowhere: reads give undefined, writes reach no record', () => {
     const pool = new ObjectPool({ layout: Point, capacity: 4 });
     const h = pool.allocHandle();
