@@ -4,6 +4,10 @@
 // u32 hits at 16, 40 more bytes), then
 //   access:   2 x count random read-modify-writes of score and hits (nothing else allocated),
 //   scan:     one pass over every record in order, summing score and hits,
+//             both timed warm: each runs twice on a part of the same store first, so the
+//             timed pass runs the optimized code a server's hot loop runs (a first pass
+//             also times its own compilation: 2x to 4x longer, by a margin that differs
+//             between candidates),
 //   requests: 2 x count "requests" that each read and update a random record
 //             and leave a small short-lived object behind (so the GC runs, as it does in a server).
 // Runs with --expose-gc (one gc() before the phases). Prints one JSON line: ms per phase, GC pauses, heap and RSS after the run.
@@ -54,6 +58,32 @@ async function make() {
       sum(i) {
         const r = recs[i];
         return r.score + r.hits;
+      },
+    };
+  }
+  if (candidate === 'bigoffsets') {
+    // One big Buffer, each record reached through the offset kept for it (as a pool's user keeps handles).
+    const buf = Buffer.alloc(N * 64);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    const offsets = new Int32Array(N);
+    return {
+      build() {
+        for (let i = 0; i < N; i++) {
+          const o = i * 64;
+          offsets[i] = o;
+          dv.setUint32(o, i, true);
+          dv.setFloat64(o + 8, i * 0.5, true);
+        }
+      },
+      touch(i, add) {
+        const o = offsets[i];
+        dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
+        dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
+        return dv.getUint32(o, true);
+      },
+      sum(i) {
+        const o = offsets[i];
+        return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
       },
     };
   }
@@ -181,34 +211,39 @@ await new Promise((r) => setTimeout(r, 10));
 function build() {
   store.build();
 }
-/** Random read-modify-writes, nothing allocated. */
-function access() {
-  let s = 7;
+// The generators keep their state an int32 (| 0, the same bits as >>> 0): a
+// uint32 above 2^31 carried round a loop may be boxed as a heap number on
+// every iteration, garbage that only some candidates' compiled loops make.
+/** `count` random read-modify-writes, nothing allocated. */
+function access(count, seed) {
+  let s = seed;
   let ids = 0;
-  for (let r = 0; r < REQUESTS; r++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    ids += store.touch(s % N, 0.25);
+  for (let r = 0; r < count; r++) {
+    s = (Math.imul(s, 1103515245) + 12345) | 0;
+    ids = (ids + store.touch((s >>> 0) % N, 0.25)) | 0;
   }
   return ids;
 }
-/** Every record in order. */
-function scan() {
+/** Records [0, end) in order. */
+function scan(end) {
   let total = 0;
-  for (let i = 0; i < N; i++) total += store.sum(i);
+  for (let i = 0; i < end; i++) total += store.sum(i);
   return total;
 }
+// The warm-up passes: long enough for the optimizing compiler, short beside the timed ones.
+const WARM = Math.min(REQUESTS, 100_000);
 /** Requests: a ring of recent small objects, so some survive a scavenge. */
 function requests() {
   const ring = new Array(4096);
   let s = 1;
   let check = 0;
   for (let r = 0; r < REQUESTS; r++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    const i = s % N;
+    s = (Math.imul(s, 1103515245) + 12345) | 0;
+    const i = (s >>> 0) % N;
     const id = store.touch(i, 0.25);
     if (id !== i) throw new Error(`record ${i} holds id ${id}`);
     ring[r & 4095] = { id, at: r };
-    check += ring[(r * 7) & 4095]?.id ?? 0;
+    check = (check + (ring[(r * 7) & 4095]?.id ?? 0)) | 0;
   }
   return check;
 }
@@ -226,15 +261,27 @@ const check = requests();
 const end = performance.now();
 await new Promise((r) => setTimeout(r, 10));
 const busyGc = gc.snapshot();
+// Empty the young generation of the requests' garbage, so a pause in the access phase is the store's.
+globalThis.gc?.();
+await new Promise((r) => setTimeout(r, 10));
+const quietFrom = gc.snapshot();
+access(WARM, 3);
+access(WARM, 5);
 const a0 = performance.now();
-const ids = access();
+const ids = access(REQUESTS, 7);
 const a1 = performance.now();
-const total = scan();
+await new Promise((r) => setTimeout(r, 10));
+const accessGc = gc.snapshot();
+scan(Math.min(N, WARM));
+scan(Math.min(N, WARM));
 const a2 = performance.now();
+const total = scan(N);
+const a3 = performance.now();
 const pauses = await gc.stop();
 // Every score started at i / 2 and gained 0.25 per touch; hits counts the touches.
-const expected = (N * (N - 1)) / 4 + 2 * REQUESTS * 0.25 + 2 * REQUESTS;
-if (Math.abs(scan() - expected) > 1e-9 * expected) throw new Error(`lost updates: expected ${expected}`);
+const touches = 2 * REQUESTS + 2 * WARM;
+const expected = (N * (N - 1)) / 4 + touches * 0.25 + touches;
+if (Math.abs(scan(N) - expected) > 1e-9 * expected) throw new Error(`lost updates: expected ${expected}`);
 const mem = process.memoryUsage();
 console.log(JSON.stringify({
   // Build and requests: the GC-visible part (what a server does).
@@ -242,15 +289,18 @@ console.log(JSON.stringify({
   buildMs: built - t0,
   requestsMs: end - t1,
   accessMs: a1 - a0,
-  scanMs: a2 - a1,
+  scanMs: a3 - a2,
   buildGcCount: buildGc.count,
   buildGcMs: buildGc.totalMs,
   // Build + requests: GC pauses while the records are live and the requests make garbage.
   gcCount: busyGc.count,
   gcTotalMs: busyGc.totalMs,
   gcMaxMs: busyGc.maxMs,
+  // The store's own GC: the build, and the updates of the access phase (nothing else allocates there).
+  storeGcCount: buildGc.count + accessGc.count - quietFrom.count,
+  storeGcMs: buildGc.totalMs + accessGc.totalMs - quietFrom.totalMs,
   // Access + scan allocate nothing once optimized (the first iterations box their numbers).
-  quietGcCount: pauses.count - busyGc.count,
+  quietGcCount: pauses.count - quietFrom.count,
   heapUsedMiB: mem.heapUsed / 2 ** 20,
   rssMiB: memory().rssMiB,
   check: (check + ids + total) & 1,

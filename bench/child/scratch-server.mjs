@@ -3,9 +3,14 @@
 //   framework  http (node:http) | fastify
 //   memory     allocUnsafe  Buffer.allocUnsafe for every scratch buffer
 //              arena        offheap: node:http with scope.run(fn, { until: res }),
-//                           fastify with the offheap/fastify plugin; currentArena()
-//                           for every scratch buffer, all of it reused after the reply
-// The handler (the same for all): POST / with a JSON body of about 2 KiB
+//                           fastify with the offheap/fastify plugin; the request's
+//                           arena (run()'s argument, request.arena) for every scratch
+//                           buffer, all of it reused after the reply
+//              reused       no allocator at all, the reference no allocator can beat:
+//                           one scratch Buffer per connection, each piece a subarray
+//                           of it, reused by the connection's next request (safe here
+//                           only because wrk sends a request after the previous reply)
+// The handler (the same for all, given the request's alloc): POST / with a JSON body of about 2 KiB
 // (40 order lines) is read into one scratch buffer of content-length bytes and
 // parsed; the reply (about 6 KiB) is built from 82 pieces, each written into
 // its own scratch buffer (a header, two per line, a footer), then copied into
@@ -13,7 +18,6 @@
 // IPC: 'start' / 'stop' around each load round ('stop' answers the round's GC
 // pauses, RSS and heap used), 'exit'.
 import http from 'node:http';
-import { AsyncResource } from 'node:async_hooks';
 import { gcRecorder, loadOffheap, memory } from '../measure.mjs';
 
 const [framework, kind] = process.argv.slice(2);
@@ -22,11 +26,10 @@ const [framework, kind] = process.argv.slice(2);
 function handle(alloc, req, len, send) {
   const body = alloc(len);
   let at = 0;
-  // Bound to the request's async context, so currentArena() works in the stream's callbacks.
-  req.on('data', AsyncResource.bind((chunk) => {
+  req.on('data', (chunk) => {
     at += chunk.copy(body, at);
-  }));
-  req.on('end', AsyncResource.bind(() => {
+  });
+  req.on('end', () => {
     const order = JSON.parse(body.toString('utf8', 0, at));
     const pieces = [];
     let total = 0;
@@ -49,7 +52,7 @@ function handle(alloc, req, len, send) {
     let o = 0;
     for (const p of pieces) o += p.copy(out, o);
     send(out);
-  }));
+  });
 }
 
 const sendHttp = (res) => (buf) => {
@@ -57,6 +60,21 @@ const sendHttp = (res) => (buf) => {
   res.setHeader('content-length', buf.length);
   res.end(buf);
 };
+
+const SCRATCH = 1 << 16;
+const scratchOf = new WeakMap();
+/** The `reused` kind's alloc for one request: bump through its connection's scratch Buffer. */
+function reusedAlloc(socket) {
+  let scratch = scratchOf.get(socket);
+  if (scratch === undefined) scratchOf.set(socket, (scratch = Buffer.allocUnsafeSlow(SCRATCH)));
+  let used = 0;
+  return (n) => {
+    if (used + n > SCRATCH) return Buffer.allocUnsafe(n);
+    const b = scratch.subarray(used, used + n);
+    used += n;
+    return b;
+  };
+}
 
 let listen;
 const missing = (why) => {
@@ -68,14 +86,14 @@ if (framework === 'http') {
   if (kind === 'allocUnsafe') {
     const alloc = (n) => Buffer.allocUnsafe(n);
     handler = (req, res) => handle(alloc, req, Number(req.headers['content-length']), sendHttp(res));
+  } else if (kind === 'reused') {
+    handler = (req, res) => handle(reusedAlloc(req.socket), req, Number(req.headers['content-length']), sendHttp(res));
   } else {
     const { mod, missing: why } = await loadOffheap('ArenaScope');
     if (why) missing(why);
-    const { ArenaScope, currentArena } = mod;
-    const scope = new ArenaScope({ maxBytes: 1 << 20 });
-    const alloc = (n) => currentArena().alloc(n);
+    const scope = new mod.ArenaScope({ maxBytes: 1 << 20 });
     // The lease lasts until the response has finished: res.end(buf) may send from arena memory.
-    handler = (req, res) => scope.run(() => new Promise((resolve) => handle(alloc, req, Number(req.headers['content-length']), (buf) => {
+    handler = (req, res) => scope.run((arena) => new Promise((resolve) => handle((n) => arena.alloc(n), req, Number(req.headers['content-length']), (buf) => {
       sendHttp(res)(buf);
       resolve();
     })), { until: res });
@@ -95,6 +113,7 @@ if (framework === 'http') {
   app.addContentTypeParser('application/json', (request, payload, done) => done(null, payload));
   let alloc;
   if (kind === 'allocUnsafe') alloc = () => (n) => Buffer.allocUnsafe(n);
+  else if (kind === 'reused') alloc = (request) => reusedAlloc(request.raw.socket);
   else {
     let plugin;
     try {
@@ -102,12 +121,13 @@ if (framework === 'http') {
     } catch (e) {
       missing(e.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' || e.code === 'ERR_MODULE_NOT_FOUND' ? 'the offheap/fastify plugin is not in this build' : `offheap/fastify did not load: ${e.message.split('\n')[0]}`);
     }
-    const { mod, missing: why } = await loadOffheap('currentArena');
-    if (why) missing(why);
     await app.register(plugin, { maxBytes: 1 << 20 });
-    alloc = () => (n) => mod.currentArena().alloc(n);
+    alloc = (request) => {
+      const { arena } = request;
+      return (n) => arena.alloc(n);
+    };
   }
-  app.post('/', (request, reply) => new Promise((resolve) => handle(alloc(), request.body, Number(request.headers['content-length']), (buf) => {
+  app.post('/', (request, reply) => new Promise((resolve) => handle(alloc(request), request.body, Number(request.headers['content-length']), (buf) => {
     reply.header('content-type', 'application/json').send(buf);
     resolve(reply);
   })));
