@@ -18,6 +18,25 @@ const [candidate, countArg] = process.argv.slice(2);
 const N = Number(countArg);
 const REQUESTS = 2 * N;
 
+/**
+ * touch() and sum() of hand-written DataView code: score and hits of the record
+ * at offsetOf(i) (one DataView store per process, so the call is inlined).
+ */
+function dataViewRecords(dv, offsetOf) {
+  return {
+    touch(i, add) {
+      const o = offsetOf(i);
+      dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
+      dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
+      return dv.getUint32(o, true);
+    },
+    sum(i) {
+      const o = offsetOf(i);
+      return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
+    },
+  };
+}
+
 /** A store: build(), touch(i, add) -> id (score += add, hits++), sum(i) -> score + hits. */
 async function make() {
   if (candidate === 'buffers') {
@@ -75,16 +94,7 @@ async function make() {
           dv.setFloat64(o + 8, i * 0.5, true);
         }
       },
-      touch(i, add) {
-        const o = offsets[i];
-        dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
-        dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
-        return dv.getUint32(o, true);
-      },
-      sum(i) {
-        const o = offsets[i];
-        return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
-      },
+      ...dataViewRecords(dv, (i) => offsets[i]),
     };
   }
   if (candidate === 'bigbuffer') {
@@ -97,16 +107,7 @@ async function make() {
           dv.setFloat64(i * 64 + 8, i * 0.5, true);
         }
       },
-      touch(i, add) {
-        const o = i * 64;
-        dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
-        dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
-        return dv.getUint32(o, true);
-      },
-      sum(i) {
-        const o = i * 64;
-        return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
-      },
+      ...dataViewRecords(dv, (i) => i * 64),
     };
   }
   const { mod, missing } = await loadOffheap(candidate.startsWith('cursor') ? 'layout' : 'ObjectPool');
@@ -126,16 +127,7 @@ async function make() {
           dv.setUint32(h + 16, 0, true);
         }
       },
-      touch(i, add) {
-        const o = handles[i];
-        dv.setFloat64(o + 8, dv.getFloat64(o + 8, true) + add, true);
-        dv.setUint32(o + 16, dv.getUint32(o + 16, true) + 1, true);
-        return dv.getUint32(o, true);
-      },
-      sum(i) {
-        const o = handles[i];
-        return dv.getFloat64(o + 8, true) + dv.getUint32(o + 16, true);
-      },
+      ...dataViewRecords(dv, (i) => handles[i]),
     };
   }
   if (candidate === 'typed') {
