@@ -325,7 +325,7 @@ const classes = new WeakMap<Views, WeakMap<Layout, Map<string, CursorClass>>>();
 
 /**
  * The cursor over `host` for layout `l`: a fresh instance of the layout's
- * generated class (built once per layout and kind). `dataView` picks the
+ * generated class (built once per buffer, layout and kind). `dataView` picks the
  * DataView accessors (big-endian hosts; tests use it on any host). Over an
  * ObjectPool, at() checks the slot's state byte inline (slotCursorClass).
  */
